@@ -1,0 +1,32 @@
+"""labkit: learn AWS Lambda by doing it, on your own machine.
+
+The names a notebook needs are importable from here; each lives in the sub-package
+that owns it (see DESIGN.md).
+"""
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Function": "labkit.runtime.function",
+    "Invocation": "labkit.runtime.invocation",
+    "Report": "labkit.runtime.invocation",
+    "LabkitError": "labkit.errors",
+    "check": "labkit.course.checks",
+    "progress": "labkit.course.progress",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """Import public names on first use, so `import labkit` stays fast."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'labkit' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value

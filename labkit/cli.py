@@ -1,0 +1,113 @@
+"""The `labkit` command: argument parsing only, each sub-command a thin call into the library."""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from labkit.errors import LabkitError
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _cmd_invoke(args: argparse.Namespace) -> int:
+    from labkit.runtime.cli_invoke import run_invoke
+
+    return run_invoke(args)
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from labkit.runtime.doctor import print_doctor
+
+    return print_doctor()
+
+
+def _cmd_clean(args: argparse.Namespace) -> int:
+    from labkit.runtime.cleanup import clean_all
+
+    return clean_all(verbose=True)
+
+
+def _cmd_image(args: argparse.Namespace) -> int:
+    from labkit.runtime.image import build_image
+
+    build_image(force=args.force)
+    return 0
+
+
+def _cmd_release(args: argparse.Namespace) -> int:
+    from labkit.course.release import release
+
+    return release(args.solutions, args.notebooks, check=args.check)
+
+
+def _cmd_grade(args: argparse.Namespace) -> int:
+    from labkit.course.grade import grade
+
+    return grade(args.submissions, out=args.out, timeout_s=args.timeout)
+
+
+def _cmd_lab(args: argparse.Namespace) -> int:
+    from labkit.course.lab import start_lab
+
+    return start_lab(port=args.port, open_browser=not args.no_browser)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="labkit", description="Learn AWS Lambda by doing it.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    invoke = sub.add_parser("invoke", help="run a handler once (or --repeat N times) and print what Lambda would")
+    invoke.add_argument("handler", help="module.function, e.g. app.handler")
+    invoke.add_argument("--code", default=".", help="folder holding the handler's code (default: .)")
+    invoke.add_argument("--event", default="{}", help="the event: JSON text, or @FILE to read it from a file")
+    invoke.add_argument("--memory", type=int, default=128, metavar="MB")
+    invoke.add_argument("--timeout", type=float, default=3, metavar="S")
+    invoke.add_argument("--env", action="append", default=[], metavar="K=V")
+    invoke.add_argument("--backend", choices=["process", "docker", "auto"], default="process")
+    invoke.add_argument("--repeat", type=int, default=1, metavar="N")
+    invoke.add_argument("--json", action="store_true", help="one JSON object per invocation, one a line")
+    invoke.set_defaults(func=_cmd_invoke)
+
+    sub.add_parser("doctor", help="what is installed and which backend runs").set_defaults(func=_cmd_doctor)
+    sub.add_parser("clean", help="remove what a killed kernel left behind").set_defaults(func=_cmd_clean)
+
+    image = sub.add_parser("image", help="the docker backend's image")
+    image_sub = image.add_subparsers(dest="image_command", required=True, metavar="ACTION")
+    build = image_sub.add_parser("build", help="build the sandbox image (cached)")
+    build.add_argument("--force", action="store_true", help="rebuild even when cached")
+    build.set_defaults(func=_cmd_image)
+
+    release = sub.add_parser("release", help="write notebooks/ from solutions/")
+    release.add_argument("--check", action="store_true", help="fail when notebooks/ is out of date")
+    release.add_argument("--solutions", default="solutions")
+    release.add_argument("--notebooks", default="notebooks")
+    release.set_defaults(func=_cmd_release)
+
+    grade = sub.add_parser("grade", help="grade a folder of submitted notebooks")
+    grade.add_argument("submissions")
+    grade.add_argument("--out", default=None, help="write the table as CSV here")
+    grade.add_argument("--timeout", type=float, default=600, metavar="S", help="time limit per notebook")
+    grade.set_defaults(func=_cmd_grade)
+
+    lab = sub.add_parser("lab", help="start JupyterLab on the course")
+    lab.add_argument("--port", type=int, default=8888)
+    lab.add_argument("--no-browser", action="store_true")
+    lab.set_defaults(func=_cmd_lab)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func: Command = args.func
+    try:
+        return func(args)
+    except LabkitError as exc:
+        print(f"labkit: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The course machinery: exercise checks, progress, release (solutions -> notebooks) and grading."""
