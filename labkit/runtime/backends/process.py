@@ -1,0 +1,244 @@
+"""The embedded `process` backend: the runtime (awslambdaric) in a child process of its own.
+
+Isolation is what a process gives: its own session and process group, Lambda's environment only
+(the parent's variables do not leak in), `python -S` with just the task root, layers and the
+runtime on sys.path (as on Lambda: no packages of the host's venv), a private TMPDIR, the open-files
+limit, and a memory limit watched by the environment. `/tmp` itself is shared: the docker backend
+gives each environment its own.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from importlib import metadata
+from pathlib import Path
+
+from labkit.runtime import limits
+from labkit.runtime.backends.base import LaunchSpec
+from labkit.runtime.spawner import SPAWNER
+
+# What Lambda's Python runtime ships: the runtime client and the AWS SDK, with what they need.
+_RUNTIME_DISTRIBUTIONS = ("awslambdaric", "boto3")
+_PR_SET_PDEATHSIG = 1
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def owner_dir(owner_pid: int | None = None) -> Path:
+    """The folder holding this labkit process's runtime dir and environments' TMPDIRs."""
+    return Path(tempfile.gettempdir()) / f"labkit-runtime-{owner_pid or os.getpid()}"
+
+
+def python_version() -> str:
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+class _RuntimeDir:
+    """LAMBDA_RUNTIME_DIR for the process backend: links to awslambdaric and the AWS SDK only."""
+
+    def __init__(self) -> None:
+        self._path: Path | None = None
+        self._lock = threading.Lock()
+
+    def path(self) -> Path:
+        with self._lock:
+            if self._path is None or not self._path.is_dir():
+                self._path = self._build()
+            return self._path
+
+    @staticmethod
+    def _build() -> Path:
+        target = owner_dir() / "runtime"
+        target.mkdir(parents=True, exist_ok=True)
+        for entry in _top_level_paths(_RUNTIME_DISTRIBUTIONS):
+            link = target / entry.name
+            if not link.exists():
+                link.symlink_to(entry)
+        return target
+
+
+def _top_level_paths(roots: tuple[str, ...]) -> set[Path]:
+    """The top-level modules and packages of the distributions roots and their dependencies."""
+    seen: set[str] = set()
+    paths: set[Path] = set()
+    pending = list(roots)
+    while pending:
+        name = pending.pop()
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        for requirement in dist.requires or []:
+            if "extra ==" not in requirement:
+                pending.append(re.split(r"[ ;<>=!~\[(]", requirement, maxsplit=1)[0])
+        for file in dist.files or []:
+            top = file.parts[0]
+            if top.endswith((".dist-info", ".egg-info")) or top == ".." or top.startswith("__"):
+                continue
+            location = Path(str(dist.locate_file(top)))
+            if location.exists():
+                paths.add(location)
+    return paths
+
+
+class ProcessSandbox:
+    """One runtime process: output pipe, pidfd, memory from /proc."""
+
+    def __init__(self, process: subprocess.Popen[bytes], output_fd: int, tmp_dir: Path) -> None:
+        self._process = process
+        self._output_fd = output_fd
+        self._tmp_dir = tmp_dir
+        self._pidfd: int | None = None
+        try:
+            self._pidfd = os.pidfd_open(process.pid)
+        except (AttributeError, OSError):
+            self._pidfd = None
+        self._killed_for_memory = False
+        self._peak_mb = 0.0
+        self._closed = False
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    @property
+    def output_fd(self) -> int:
+        return self._output_fd
+
+    @property
+    def exit_fd(self) -> int | None:
+        return self._pidfd
+
+    def exit_status(self) -> str | None:
+        code = self._process.poll()
+        if code is None:
+            return None
+        return f"signal: {_signal_word(-code)}" if code < 0 else f"exit status {code}"
+
+    def memory_now_mb(self) -> float:
+        try:
+            with open(f"/proc/{self.pid}/statm", "rb") as statm:
+                return int(statm.read().split()[1]) * _PAGE / 1048576
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
+    def memory_peak_mb(self) -> float:
+        try:
+            with open(f"/proc/{self.pid}/status", "rb") as status:
+                for line in status:
+                    if line.startswith(b"VmHWM:"):
+                        self._peak_mb = max(self._peak_mb, int(line.split()[1]) / 1024)
+                        break
+        except (OSError, ValueError):
+            pass
+        return self._peak_mb
+
+    def oom_killed(self) -> bool:
+        return self._killed_for_memory
+
+    def kill_for_memory(self) -> None:
+        self._killed_for_memory = True
+        self.kill()
+
+    def kill(self) -> None:
+        if self._closed:
+            return
+        self.memory_peak_mb()
+        try:
+            os.killpg(self._process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._closed = True
+        for fd in (self._output_fd, self._pidfd):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        shutil.rmtree(self._tmp_dir, ignore_errors=True)
+
+
+class ProcessBackend:
+    """Runs each execution environment as a child process of labkit's."""
+
+    name = "process"
+    runtime_api_bind_host = "127.0.0.1"
+    enforces_memory = False
+    python_version = python_version()
+    _runtime_dir = _RuntimeDir()
+
+    def launch(self, spec: LaunchSpec) -> ProcessSandbox:
+        runtime_dir = self._runtime_dir.path()
+        tmp_dir = owner_dir() / spec.env_id
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        task_root = spec.code_dir.resolve()
+        layer_paths: list[str] = []
+        for layer in spec.layers:
+            python_dir = layer.resolve() / "python"
+            layer_paths += [str(python_dir / "lib" / f"python{python_version()}" / "site-packages"), str(python_dir)]
+        env = {
+            **spec.lambda_env,
+            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{spec.runtime_api_port}",
+            "LAMBDA_TASK_ROOT": str(task_root),
+            "LAMBDA_RUNTIME_DIR": str(runtime_dir),
+            "PYTHONPATH": os.pathsep.join([*layer_paths, str(runtime_dir)]),
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+            "TMPDIR": str(tmp_dir),
+        }
+        read_fd, write_fd = os.pipe()
+        os.set_blocking(read_fd, False)
+        address_space = max(4 * spec.memory_mb, spec.memory_mb + 2048) * 1048576
+
+        def limit_child() -> None:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limits.FILE_DESCRIPTORS_MAX, limits.FILE_DESCRIPTORS_MAX))
+            resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+
+        def start() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
+                [sys.executable, "-S", "-m", "awslambdaric", spec.handler],
+                cwd=task_root,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=write_fd,
+                stderr=write_fd,
+                start_new_session=True,
+                preexec_fn=limit_child,
+                close_fds=True,
+            )
+
+        try:
+            process = SPAWNER.run(start)
+        finally:
+            os.close(write_fd)
+        return ProcessSandbox(process, read_fd, tmp_dir)
+
+
+def _signal_word(number: int) -> str:
+    """Go's wording of a signal, as Lambda prints it ('signal: killed')."""
+    words = {
+        signal.SIGKILL: "killed",
+        signal.SIGSEGV: "segmentation fault",
+        signal.SIGABRT: "aborted",
+        signal.SIGTERM: "terminated",
+        signal.SIGINT: "interrupt",
+        signal.SIGBUS: "bus error",
+        signal.SIGFPE: "floating point exception",
+    }
+    return words.get(number, f"signal {number}")

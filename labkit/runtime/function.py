@@ -1,0 +1,193 @@
+"""`labkit.Function`: a Lambda function on this machine, its pool of execution environments and invokes."""
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from labkit.errors import ConfigurationError, PayloadTooLargeError
+from labkit.runtime import limits
+from labkit.runtime.backends import Backend, get_backend
+from labkit.runtime.cleanup import REGISTRY
+from labkit.runtime.config import FunctionConfig
+from labkit.runtime.environment import ExecutionEnvironment
+from labkit.runtime.invocation import Invocation
+
+
+@dataclass(frozen=True)
+class EnvironmentInfo:
+    """A snapshot of one live execution environment."""
+
+    id: str
+    log_stream: str
+    invocations: int
+    idle_s: float
+    busy: bool
+
+
+class Function:
+    """A Lambda function running locally.
+
+    >>> with Function("app.handler", code="functions/hello") as fn:   # doctest: +SKIP
+    ...     fn.invoke({"name": "Ada"}).result
+    """
+
+    def __init__(
+        self,
+        handler: str,
+        code: str | Path = ".",
+        memory_mb: int = 128,
+        timeout_s: float = 3,
+        env: dict[str, str] | None = None,
+        backend: str = "process",
+        *,
+        name: str | None = None,
+        ephemeral_storage_mb: int = 512,
+        layers: Sequence[str | Path] = (),
+        idle_timeout_s: float = 300,
+        log_format: str = "Text",
+        region: str = limits.DEFAULT_REGION,
+    ) -> None:
+        code_dir = Path(code).expanduser()
+        self.config = FunctionConfig(
+            handler=handler,
+            code_dir=code_dir.resolve(),
+            name=name or default_name(code_dir, handler),
+            memory_mb=memory_mb,
+            timeout_s=timeout_s,
+            env=dict(env or {}),
+            ephemeral_storage_mb=ephemeral_storage_mb,
+            layers=tuple(Path(layer).expanduser().resolve() for layer in layers),
+            region=region,
+            log_format=log_format,
+        ).validate()
+        if idle_timeout_s <= 0:
+            raise ConfigurationError(f"idle_timeout_s={idle_timeout_s!r} must be positive (seconds)")
+        self.idle_timeout_s = idle_timeout_s
+        self.backend: Backend = get_backend(backend)
+        self.history: deque[Invocation] = deque(maxlen=10_000)
+        self._idle: list[ExecutionEnvironment] = []
+        self._busy: set[ExecutionEnvironment] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+        REGISTRY.add(self)
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def invoke(self, event: Any = None, *, client_context: dict[str, Any] | None = None) -> Invocation:
+        """Invoke synchronously (RequestResponse): a warm environment if one is idle, else a cold start."""
+        payload = encode_event(event)
+        context = json.dumps(client_context) if client_context else None
+        environment = self._acquire()
+        try:
+            invocation = environment.invoke(payload, client_context=context)
+        finally:
+            self._release(environment)
+        self.history.append(invocation)
+        return invocation
+
+    def invoke_many(self, events: Iterable[Any], concurrency: int = 10) -> list[Invocation]:
+        """Invoke once per event, up to `concurrency` at a time; results in the order of the events."""
+        events = list(events)
+        if concurrency < 1:
+            raise ConfigurationError(f"concurrency={concurrency!r} must be at least 1")
+        if not events:
+            return []
+        with ThreadPoolExecutor(max_workers=min(concurrency, len(events)), thread_name_prefix="labkit-invoke") as pool:
+            return list(pool.map(self.invoke, events))
+
+    @property
+    def environments(self) -> list[EnvironmentInfo]:
+        """The live execution environments, idle and busy."""
+        now = time.monotonic()
+        with self._lock:
+            envs = [(env, False) for env in self._idle] + [(env, True) for env in self._busy]
+        return [
+            EnvironmentInfo(env.id, env.log_stream, env.invocations, 0.0 if busy else now - env.last_used, busy)
+            for env, busy in envs
+        ]
+
+    def reap_idle(self) -> int:
+        """Shut down environments idle for longer than idle_timeout_s; return how many."""
+        cutoff = time.monotonic() - self.idle_timeout_s
+        with self._lock:
+            stale = [env for env in self._idle if env.last_used < cutoff]
+            self._idle = [env for env in self._idle if env.last_used >= cutoff]
+        for env in stale:
+            env.shutdown()
+        return len(stale)
+
+    def close(self) -> None:
+        """Shut every environment down (idempotent). Busy ones are ended too."""
+        with self._lock:
+            self._closed = True
+            envs = self._idle + list(self._busy)
+            self._idle = []
+        for env in envs:
+            env.shutdown()
+        REGISTRY.discard(self)
+
+    def __enter__(self) -> Function:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        c = self.config
+        return (
+            f"<Function {c.name} handler={c.handler} memory={c.memory_mb} MB timeout={c.timeout_s} s "
+            f"backend={self.backend.name} environments={len(self._idle) + len(self._busy)}>"
+        )
+
+    def _acquire(self) -> ExecutionEnvironment:
+        with self._lock:
+            if self._closed:
+                raise ConfigurationError(f"function {self.name} is closed: create a new labkit.Function")
+            environment = self._idle.pop() if self._idle else ExecutionEnvironment(self.config, self.backend)
+            self._busy.add(environment)
+        return environment
+
+    def _release(self, environment: ExecutionEnvironment) -> None:
+        with self._lock:
+            self._busy.discard(environment)
+            keep = environment.alive and not self._closed
+            if keep:
+                self._idle.append(environment)
+        if not keep:
+            environment.shutdown()
+
+
+def encode_event(event: Any) -> bytes:
+    """The event as Lambda's JSON payload; bytes pass as they are. Enforces the 6 MB request limit."""
+    if isinstance(event, (bytes, bytearray, memoryview)):
+        payload = bytes(event)
+    else:
+        try:
+            payload = json.dumps(event).encode()
+        except (TypeError, ValueError) as exc:
+            raise ConfigurationError(
+                f"the event cannot be sent to Lambda: {exc}. Events are JSON: use dicts, lists, strings, "
+                "numbers, booleans and None"
+            ) from None
+    if len(payload) > limits.SYNC_REQUEST_MAX_BYTES:
+        raise PayloadTooLargeError(
+            f"Request must be smaller than {limits.SYNC_REQUEST_MAX_BYTES} bytes for the InvokeFunction operation "
+            f"(this event is {len(payload):,} bytes). Put large data in S3 and pass its key in the event"
+        )
+    return payload
+
+
+def default_name(code_dir: Path, handler: str) -> str:
+    """A function name from the code folder (or the handler's module), made valid for Lambda."""
+    base = code_dir.resolve().name or handler.rsplit(".", 1)[0]
+    return re.sub(r"[^a-zA-Z0-9-_]", "-", base)[:64] or "function"
