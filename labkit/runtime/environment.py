@@ -88,6 +88,8 @@ class ExecutionEnvironment:
         lines += outcome.extra_lines
         lines.append(logs.end_line(request_id))
         memory_used = self._max_memory_used(outcome)
+        duration_ms = round(duration_ms, 2)
+        init_ms = None if init_ms is None else round(init_ms, 2)
         report = Report(
             request_id=request_id,
             duration_ms=duration_ms,
@@ -145,6 +147,7 @@ class ExecutionEnvironment:
                 request = self._channel.next_request(deadline, tick=self._watch_sandbox)
                 if request.kind == "next":
                     self._pending_next = request
+                    self._sandbox.memory_peak_mb()
                     return _elapsed_ms(t0), None
                 if request.kind == "init-error":
                     self._channel.accept(request)
@@ -195,9 +198,8 @@ class ExecutionEnvironment:
                 else:
                     self._channel.reject(request, "404 Not Found", "NotFound", f"no such path: {request.path}")
         except DeadlineReached:
-            duration = _elapsed_ms(t0)
             self._discard()
-            return duration, _timeout_outcome(request_id, timeout_s)
+            return timeout_s * 1000, _timeout_outcome(request_id, timeout_s)
         except SandboxExited:
             return _elapsed_ms(t0), self._exit_outcome(request_id)
         except _OutOfMemory:

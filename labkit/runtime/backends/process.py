@@ -129,9 +129,11 @@ class ProcessSandbox:
     def memory_now_mb(self) -> float:
         try:
             with open(f"/proc/{self.pid}/statm", "rb") as statm:
-                return int(statm.read().split()[1]) * _PAGE / 1048576
+                now = int(statm.read().split()[1]) * _PAGE / 1048576
         except (OSError, IndexError, ValueError):
             return 0.0
+        self._peak_mb = max(self._peak_mb, now)
+        return now
 
     def memory_peak_mb(self) -> float:
         try:

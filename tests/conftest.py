@@ -1,0 +1,81 @@
+"""Shared fixtures: handler folders, the backends to run the conformance suite on, leak checks."""
+from __future__ import annotations
+
+import os
+import subprocess
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+REQUIRE_DOCKER = os.environ.get("LABKIT_REQUIRE_DOCKER") == "1"
+
+
+def docker_backend_status() -> tuple[bool, str]:
+    try:
+        from labkit.runtime.backends.select import docker_status
+    except ImportError as exc:
+        return False, f"docker backend not importable: {exc}"
+    return docker_status()
+
+
+def require_docker() -> None:
+    """Skip (printing why) when Docker is not usable; fail instead when LABKIT_REQUIRE_DOCKER=1."""
+    ready, detail = docker_backend_status()
+    if ready:
+        return
+    if REQUIRE_DOCKER:
+        pytest.fail(f"Docker is required here (LABKIT_REQUIRE_DOCKER=1) but not usable: {detail}")
+    pytest.skip(f"docker backend not usable: {detail}")
+
+
+@pytest.fixture(params=["process", "docker"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The conformance suite runs on every backend."""
+    if request.param == "docker":
+        require_docker()
+    return request.param
+
+
+@pytest.fixture
+def make_code(tmp_path: Path) -> Callable[..., Path]:
+    """Write handler files into a fresh code folder: make_code(app="def handler(e, c): ...")."""
+
+    def write(folder: str = "code", **files: str) -> Path:
+        root = tmp_path / folder
+        root.mkdir(parents=True, exist_ok=True)
+        for name, source in files.items():
+            path = root / (name.replace("__", "/") + ".py")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(textwrap.dedent(source))
+        return root
+
+    return write
+
+
+def runtime_processes() -> list[str]:
+    """awslambdaric processes started by this test process."""
+    out = subprocess.run(["pgrep", "-f", "-a", "awslambdaric"], capture_output=True, text=True).stdout
+    marker = f"labkit-runtime-{os.getpid()}"
+    found = []
+    for line in out.splitlines():
+        pid = line.split()[0]
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().decode("utf-8", "replace")
+        except OSError:
+            continue
+        if marker in environ:
+            found.append(line)
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_leaked_runtimes() -> Iterator[None]:
+    """The suite leaves no runtime process behind once its functions are closed."""
+    yield
+    import gc
+
+    gc.collect()
+    leaked = runtime_processes()
+    assert not leaked, f"runtime processes still running after the tests: {leaked}"
