@@ -49,7 +49,7 @@ class Registry:
             functions = list(self._functions)
         for function in functions:
             function.close()
-        from labkit.runtime.backends.process import owner_dir
+        from labkit.runtime.scratch import owner_dir
 
         shutil.rmtree(owner_dir(), ignore_errors=True)
 

@@ -16,24 +16,19 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 from importlib import metadata
 from pathlib import Path
 
 from labkit.runtime import limits
 from labkit.runtime.backends.base import LaunchSpec
+from labkit.runtime.scratch import ensure_owner_dir
 from labkit.runtime.spawner import SPAWNER
 
 # What Lambda's Python runtime ships: the runtime client and the AWS SDK, with what they need.
 _RUNTIME_DISTRIBUTIONS = ("awslambdaric", "boto3")
 _PR_SET_PDEATHSIG = 1
 _PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def owner_dir(owner_pid: int | None = None) -> Path:
-    """The folder holding this labkit process's runtime dir and environments' TMPDIRs."""
-    return Path(tempfile.gettempdir()) / f"labkit-runtime-{owner_pid or os.getpid()}"
 
 
 def python_version() -> str:
@@ -55,8 +50,8 @@ class _RuntimeDir:
 
     @staticmethod
     def _build() -> Path:
-        target = owner_dir() / "runtime"
-        target.mkdir(parents=True, exist_ok=True)
+        target = ensure_owner_dir() / "runtime"
+        target.mkdir(exist_ok=True)
         for entry in _top_level_paths(_RUNTIME_DISTRIBUTIONS):
             link = target / entry.name
             if not link.exists():
@@ -124,7 +119,7 @@ class ProcessSandbox:
         code = self._process.poll()
         if code is None:
             return None
-        return f"signal: {_signal_word(-code)}" if code < 0 else f"exit status {code}"
+        return f"signal: {signal_word(-code)}" if code < 0 else f"exit status {code}"
 
     def memory_now_mb(self) -> float:
         try:
@@ -187,8 +182,8 @@ class ProcessBackend:
 
     def launch(self, spec: LaunchSpec) -> ProcessSandbox:
         runtime_dir = self._runtime_dir.path()
-        tmp_dir = owner_dir() / spec.env_id
-        tmp_dir.mkdir(parents=True, exist_ok=True)
+        tmp_dir = ensure_owner_dir() / spec.env_id
+        tmp_dir.mkdir(mode=0o700)
         task_root = spec.code_dir.resolve()
         layer_paths: list[str] = []
         for layer in spec.layers:
@@ -232,7 +227,7 @@ class ProcessBackend:
         return ProcessSandbox(process, read_fd, tmp_dir)
 
 
-def _signal_word(number: int) -> str:
+def signal_word(number: int) -> str:
     """Go's wording of a signal, as Lambda prints it ('signal: killed')."""
     words = {
         signal.SIGKILL: "killed",

@@ -1,0 +1,263 @@
+"""The `docker` backend: each execution environment is a container of the sandbox image.
+
+Shaped like Lambda's: code read-only at /var/task, layers at /opt, read-only root, a tmpfs /tmp
+of the ephemeral size, an unprivileged user, memory limited by the kernel with no swap, a CPU
+share proportional to memory (1,769 MB = one vCPU), Lambda's pids and open-files limits. The
+runtime's stdout and stderr reach labkit through a named pipe, so each line is read before the
+response it precedes, exactly as with the process backend.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+from labkit.runtime import limits
+from labkit.runtime.backends.base import LaunchSpec
+from labkit.runtime.scratch import ensure_owner_dir, stage_readable_copy
+
+LABEL = "labkit"
+OWNER_LABEL = "labkit.owner"
+SANDBOX_USER = "sbx_user1051"
+OUTPUT_PATH = "/run/labkit/output"
+_PYTHON_IN_IMAGE = "/var/lang/bin/python3"
+
+
+class _DockerClient:
+    """One Docker SDK client for the process, created on first use."""
+
+    def __init__(self) -> None:
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                import docker
+
+                self._client = docker.from_env(timeout=60, max_pool_size=256)
+            return self._client
+
+
+DOCKER = _DockerClient()
+
+
+def cpu_share(memory_mb: int) -> float:
+    """vCPUs for a memory size, as on Lambda: 1,769 MB = 1 vCPU, capped at this host's cores."""
+    return min(memory_mb / limits.MB_PER_VCPU, float(os.cpu_count() or 1))
+
+
+class ContainerSandbox:
+    """One runtime container: output through a FIFO, exit through a waiter thread, memory from its cgroup."""
+
+    def __init__(self, container: Any, output_fd: int, scratch: Path) -> None:
+        self._container = container
+        self._output_fd = output_fd
+        self._scratch = scratch
+        self._exit_read, self._exit_write = os.pipe()
+        self._exit_code: int | None = None
+        self._oom = False
+        self._peak_mb = 0.0
+        self._closed = False
+        self._cgroup = _memory_cgroup(container.id)
+        threading.Thread(target=self._wait, name=f"labkit-wait-{container.short_id}", daemon=True).start()
+
+    @property
+    def container_id(self) -> str:
+        return str(self._container.id)
+
+    @property
+    def output_fd(self) -> int:
+        return self._output_fd
+
+    @property
+    def exit_fd(self) -> int | None:
+        return self._exit_read
+
+    def exit_status(self) -> str | None:
+        code = self._exit_code
+        if code is None:
+            return None
+        if self._oom or code == 137:
+            return "signal: killed"
+        if code > 128:
+            from labkit.runtime.backends.process import signal_word
+
+            return f"signal: {signal_word(code - 128)}"
+        return f"exit status {code}"
+
+    def memory_now_mb(self) -> float:
+        now = _read_number(self._cgroup, ("memory.usage_in_bytes", "memory.current")) / 1048576
+        self._peak_mb = max(self._peak_mb, now)
+        return now
+
+    def memory_peak_mb(self) -> float:
+        peak = _read_number(self._cgroup, ("memory.max_usage_in_bytes", "memory.peak")) / 1048576
+        self._peak_mb = max(self._peak_mb, peak)
+        return self._peak_mb
+
+    def oom_killed(self) -> bool:
+        return self._oom
+
+    def kill_for_memory(self) -> None:
+        self._oom = True
+        self.kill()
+
+    def kill(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.memory_peak_mb()
+        try:
+            self._container.remove(force=True)
+        except Exception:  # already gone: nothing to remove
+            pass
+        for fd in (self._output_fd, self._exit_read, self._exit_write):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        shutil.rmtree(self._scratch, ignore_errors=True)
+
+    def _wait(self) -> None:
+        try:
+            result = self._container.wait()
+            code = int(result.get("StatusCode", -1))
+            if code != 0:
+                self._container.reload()
+                self._oom = self._oom or bool(self._container.attrs["State"].get("OOMKilled"))
+        except Exception:  # removed while waiting: it was killed
+            code = 137
+        self._exit_code = code
+        try:
+            os.write(self._exit_write, b"x")
+        except OSError:
+            pass
+
+
+class DockerBackend:
+    """Runs each execution environment in a container of the sandbox image."""
+
+    name = "docker"
+    runtime_api_bind_host = "127.0.0.1"
+    enforces_memory = True
+
+    def __init__(self) -> None:
+        from labkit.runtime.image import image_tag
+
+        self.image = image_tag()
+        self.python_version = _image_python(self.image)
+
+    def launch(self, spec: LaunchSpec) -> ContainerSandbox:
+        from docker.types import Ulimit
+
+        scratch = ensure_owner_dir() / spec.env_id
+        scratch.mkdir(mode=0o755)
+        fifo = scratch / "output"
+        os.mkfifo(fifo, 0o666)
+        fifo.chmod(0o666)
+        output_fd = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)  # our own writer end: no EOF before the runtime opens it
+        volumes = {str(stage_readable_copy((spec.code_dir,), "task")): {"bind": "/var/task", "mode": "ro"},
+                   str(fifo): {"bind": OUTPUT_PATH, "mode": "rw"}}
+        if spec.layers:
+            volumes[str(stage_readable_copy(spec.layers, "opt"))] = {"bind": "/opt", "mode": "ro"}
+        site = f"/opt/python/lib/python{self.python_version}/site-packages"
+        env = {
+            **spec.lambda_env,
+            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{spec.runtime_api_port}",
+            "LAMBDA_TASK_ROOT": "/var/task",
+            "LAMBDA_RUNTIME_DIR": "/var/runtime",
+            "PYTHONPATH": f"{site}:/opt/python:/var/runtime",
+            "PATH": "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+            "LD_LIBRARY_PATH": "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
+        }
+        try:
+            container = DOCKER.get().containers.run(
+                self.image,
+                entrypoint=["/bin/sh", "-c", f'"$0" -m awslambdaric "$1" >{OUTPUT_PATH} 2>&1'],
+                command=[_PYTHON_IN_IMAGE, spec.handler],
+                detach=True,
+                environment=env,
+                user=SANDBOX_USER,
+                working_dir="/var/task",
+                read_only=True,
+                tmpfs={"/tmp": f"size={spec.ephemeral_storage_mb}m,mode=1777"},
+                volumes=volumes,
+                mem_limit=f"{spec.memory_mb}m",
+                memswap_limit=f"{spec.memory_mb}m",
+                nano_cpus=int(cpu_share(spec.memory_mb) * 1e9),
+                pids_limit=limits.PROCESSES_MAX,
+                ulimits=[Ulimit(name="nofile", soft=limits.FILE_DESCRIPTORS_MAX, hard=limits.FILE_DESCRIPTORS_MAX)],
+                network_mode="host",
+                labels={LABEL: "1", OWNER_LABEL: str(os.getpid()), "labkit.environment": spec.env_id},
+                name=f"labkit-{spec.lambda_env['AWS_LAMBDA_FUNCTION_NAME']}-{spec.env_id}",
+            )
+        except Exception:
+            os.close(output_fd)
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+        return ContainerSandbox(container, output_fd, scratch)
+
+
+def remove_orphan_containers(all_owners: bool = False) -> int:
+    """Remove labkit's containers whose labkit process is gone (or every one with all_owners)."""
+    try:
+        client = DOCKER.get()
+        client.ping()
+    except Exception:
+        return 0
+    removed = 0
+    for container in client.containers.list(all=True, filters={"label": LABEL}):
+        owner = container.labels.get(OWNER_LABEL, "")
+        if not all_owners and owner.isdigit() and _alive(int(owner)):
+            continue
+        try:
+            container.remove(force=True)
+            removed += 1
+        except Exception:
+            continue
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _image_python(tag: str) -> str:
+    try:
+        labels = DOCKER.get().images.get(tag).labels or {}
+    except Exception:
+        labels = {}
+    return str(labels.get("labkit.python", "3.11"))
+
+
+def _memory_cgroup(container_id: str) -> Path | None:
+    """The container's memory cgroup folder on the host (cgroup v1 or v2, cgroupfs or systemd driver)."""
+    for candidate in (
+        f"/sys/fs/cgroup/memory/docker/{container_id}",
+        f"/sys/fs/cgroup/memory/system.slice/docker-{container_id}.scope",
+        f"/sys/fs/cgroup/docker/{container_id}",
+        f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope",
+    ):
+        if os.path.isdir(candidate):
+            return Path(candidate)
+    return None
+
+
+def _read_number(folder: Path | None, names: tuple[str, ...]) -> float:
+    if folder is None:
+        return 0.0
+    for name in names:
+        try:
+            return float((folder / name).read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+    return 0.0
