@@ -1,0 +1,160 @@
+"""The benchmark peer: percentile and warm-latency helpers, the RIE binary cache, and the RIE for real."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench import peers  # noqa: E402
+from bench.peers import RiePeer, RieUnavailableError, percentile, rie_arch, warm_latencies  # noqa: E402
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def test_percentile_interpolates_like_numpy() -> None:
+    values = [4.0, 1.0, 3.0, 2.0]
+    assert percentile(values, 0) == 1.0
+    assert percentile(values, 100) == 4.0
+    assert percentile(values, 50) == pytest.approx(2.5)
+    assert percentile(values, 25) == pytest.approx(1.75)
+    assert percentile(range(1, 101), 99) == pytest.approx(99.01)
+    assert percentile([7.0], 99) == 7.0
+
+
+def test_percentile_refuses_empty_input_and_out_of_range_p() -> None:
+    with pytest.raises(ValueError, match="no values"):
+        percentile([], 50)
+    for p in (-1, 101, float("nan")):
+        with pytest.raises(ValueError, match="0..100"):
+            percentile([1.0], p)
+
+
+def test_warm_latencies_runs_warmup_untimed_then_times_each_call() -> None:
+    calls: list[int] = []
+    samples = warm_latencies(lambda: calls.append(1), n=50, warmup=7)
+    assert len(calls) == 57
+    assert len(samples) == 50
+    assert all(0 <= s < 1 for s in samples)
+    assert warm_latencies(lambda: None, n=0, warmup=0) == []
+    with pytest.raises(ValueError):
+        warm_latencies(lambda: None, n=-1, warmup=0)
+
+
+def test_arch_names_follow_the_wheel() -> None:
+    assert rie_arch("x86_64") == rie_arch("AMD64") == "x86_64"
+    assert rie_arch("aarch64") == rie_arch("arm64") == "arm64"
+    with pytest.raises(RieUnavailableError, match="x86_64 and arm64"):
+        rie_arch("riscv64")
+
+
+# ---------------------------------------------------------------------------- the binary cache
+
+
+def _fake_wheel(folder: Path) -> Path:
+    wheel = folder / "aws_sam_cli-0.0.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for arch in ("x86_64", "arm64"):
+            zf.writestr(f"samcli/local/rapid/aws-lambda-rie-{arch}", f"#!/bin/sh\necho {arch}\n")
+        zf.writestr("samcli/__init__.py", "")
+    return wheel
+
+
+def test_binary_is_extracted_once_and_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(peers.BINARY_ENV, raising=False)
+    downloads: list[str] = []
+
+    def fake_download(spec: str, dest: Path) -> Path:
+        downloads.append(spec)
+        return _fake_wheel(dest)
+
+    monkeypatch.setattr(peers, "_download_wheel", fake_download)
+    first = peers.rie_binary(cache_dir=tmp_path, spec="aws-sam-cli==0.0.0")
+    second = peers.rie_binary(cache_dir=tmp_path, spec="aws-sam-cli==0.0.0")
+    assert first == second == tmp_path / "0.0.0" / f"aws-lambda-rie-{rie_arch()}"
+    assert downloads == ["aws-sam-cli==0.0.0"]
+    assert os.access(first, os.X_OK)
+    assert [p.name for p in first.parent.iterdir()] == [first.name]  # only the binary is kept
+
+
+def test_pip_failure_raises_an_error_that_says_how_to_fix_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(peers.BINARY_ENV, raising=False)
+
+    class Failed:
+        returncode = 1
+        stdout = ""
+        stderr = "ERROR: Could not find a version that satisfies the requirement aws-sam-cli"
+
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: Failed())
+    with pytest.raises(RuntimeError) as caught:
+        peers.rie_binary(cache_dir=tmp_path)
+    assert isinstance(caught.value, RieUnavailableError)
+    message = str(caught.value)
+    assert "Could not find a version" in message and "Fix:" in message and peers.BINARY_ENV in message
+
+
+def test_binary_override_must_be_executable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = tmp_path / "rie"
+    plain.write_text("")
+    monkeypatch.setenv(peers.BINARY_ENV, str(plain))
+    with pytest.raises(RieUnavailableError, match="not an executable"):
+        peers.rie_binary()
+    plain.chmod(0o755)
+    assert peers.rie_binary() == plain
+
+
+# ---------------------------------------------------------------------------- the RIE for real
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def test_rie_invokes_a_handler_and_leaves_nothing_running(tmp_path: Path) -> None:
+    try:
+        peers.rie_binary()
+    except RieUnavailableError as exc:
+        print(f"skipping: {exc}")
+        pytest.skip(f"RIE not available: {exc}")
+    (tmp_path / "app.py").write_text(
+        "import os\n"
+        "def handler(event, context):\n"
+        "    print('hello from the handler')\n"
+        "    return {'echo': event, 'name': context.function_name, 'api': os.environ['AWS_LAMBDA_RUNTIME_API']}\n"
+    )
+    with RiePeer(handler="app.handler", code_dir=tmp_path) as rie:
+        rie.start()
+        assert rie.pid is not None
+        body, seconds = rie.invoke({"n": 1})
+        assert json.loads(body) == {"echo": {"n": 1}, "name": "test_function", "api": f"127.0.0.1:{rie.runtime_api_port}"}
+        assert rie.last_status == 200 and seconds > 0
+        conn = rie._conn
+        samples = warm_latencies(lambda: rie.invoke({"n": 2}), n=20, warmup=2)
+        assert rie._conn is conn  # one kept-alive connection for every invoke
+        assert len(samples) == 20
+        family = [rie.pid, *peers._descendants(rie.pid)]
+        log_file = rie.log_path()
+        assert log_file is not None and log_file.exists()
+        assert len(family) >= 2  # the emulator and the runtime it started on the first invoke
+    assert not any(_alive(pid) for pid in family)
+    assert not log_file.exists()
+    log = rie.log_text()
+    assert "hello from the handler" in log
+    assert log.count("START RequestId: ") == log.count("END RequestId: ") == log.count("REPORT RequestId: ") == 23
+    assert "INIT REPORT(durationMs: " in log
+
+    cold_peer = RiePeer(handler="app.handler", code_dir=tmp_path)
+    cold = cold_peer.cold_start()
+    assert 0 < cold.ready_seconds < cold.total_seconds < 10
+    assert cold.init_report_ms is not None and cold.init_report_ms > 0
+    assert not cold_peer.running
