@@ -56,6 +56,7 @@ class ExecutionEnvironment:
         self._dead = False
         self._closed = False
         self._last_sandbox: Sandbox | None = None
+        self._peak_mb = 0.0
 
     @property
     def alive(self) -> bool:
@@ -147,7 +148,7 @@ class ExecutionEnvironment:
                 request = self._channel.next_request(deadline, tick=self._watch_sandbox)
                 if request.kind == "next":
                     self._pending_next = request
-                    self._sandbox.memory_peak_mb()
+                    self._refresh_peak()
                     return _elapsed_ms(t0), None
                 if request.kind == "init-error":
                     self._channel.accept(request)
@@ -213,6 +214,7 @@ class ExecutionEnvironment:
             self._channel.reject(request, "400 Bad Request", "InvalidStateTransition", "expected /invocation/next")
 
     def _answer(self, request_id: str, kind: str, body: bytes) -> _Outcome:
+        self._refresh_peak()
         if kind == "error":
             error = _json_or_text(body)
             return _Outcome(payload=body, error=error, status="success", error_type=str(error.get("errorType")))
@@ -258,20 +260,18 @@ class ExecutionEnvironment:
         if not self.backend.enforces_memory and sandbox.memory_now_mb() > self.config.memory_mb:
             raise _OutOfMemory()
 
+    def _refresh_peak(self) -> None:
+        """Read the sandbox's peak memory (once per invoke: it costs a read of /proc or the cgroup)."""
+        if self._sandbox is not None:
+            self._peak_mb = self._sandbox.memory_peak_mb()
+
     def _over_memory(self) -> bool:
-        sandbox = self._sandbox
-        return (
-            sandbox is not None
-            and not self.backend.enforces_memory
-            and sandbox.memory_peak_mb() > self.config.memory_mb
-        )
+        return not self.backend.enforces_memory and self._peak_mb > self.config.memory_mb
 
     def _max_memory_used(self, outcome: _Outcome) -> int:
         if outcome.error_type == "Runtime.OutOfMemory":
             return self.config.memory_mb
-        sandbox = self._sandbox or self._last_sandbox
-        peak = sandbox.memory_peak_mb() if sandbox is not None else 0.0
-        return min(self.config.memory_mb, max(1, math.ceil(peak)))
+        return min(self.config.memory_mb, max(1, math.ceil(self._peak_mb)))
 
     def _read_output(self) -> bool:
         sandbox = self._sandbox
@@ -318,6 +318,7 @@ class ExecutionEnvironment:
             sandbox.kill_for_memory()
         else:
             sandbox.kill()
+        self._peak_mb = max(self._peak_mb, sandbox.memory_peak_mb())
         self._sandbox = None
         self._last_sandbox = sandbox
 

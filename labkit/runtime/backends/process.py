@@ -101,6 +101,7 @@ class ProcessSandbox:
             self._pidfd = None
         self._killed_for_memory = False
         self._peak_mb = 0.0
+        self._proc_fds: dict[str, int] = {}
         self._closed = False
 
     @property
@@ -122,24 +123,23 @@ class ProcessSandbox:
         return f"signal: {signal_word(-code)}" if code < 0 else f"exit status {code}"
 
     def memory_now_mb(self) -> float:
-        try:
-            with open(f"/proc/{self.pid}/statm", "rb") as statm:
-                now = int(statm.read().split()[1]) * _PAGE / 1048576
-        except (OSError, IndexError, ValueError):
-            return 0.0
+        now = _proc_number(self._proc_fd("statm"), None) * _PAGE / 1048576
         self._peak_mb = max(self._peak_mb, now)
         return now
 
     def memory_peak_mb(self) -> float:
-        try:
-            with open(f"/proc/{self.pid}/status", "rb") as status:
-                for line in status:
-                    if line.startswith(b"VmHWM:"):
-                        self._peak_mb = max(self._peak_mb, int(line.split()[1]) / 1024)
-                        break
-        except (OSError, ValueError):
-            pass
+        self._peak_mb = max(self._peak_mb, _proc_number(self._proc_fd("status"), b"VmHWM:") / 1024)
         return self._peak_mb
+
+    def _proc_fd(self, name: str) -> int | None:
+        """A kept-open /proc file of the runtime, re-read with pread (no open per invoke)."""
+        fd = self._proc_fds.get(name)
+        if fd is None and not self._closed:
+            try:
+                fd = self._proc_fds[name] = os.open(f"/proc/{self.pid}/{name}", os.O_RDONLY)
+            except OSError:
+                return None
+        return fd
 
     def oom_killed(self) -> bool:
         return self._killed_for_memory
@@ -162,7 +162,7 @@ class ProcessSandbox:
             self._process.kill()
             self._process.wait()
         self._closed = True
-        for fd in (self._output_fd, self._pidfd):
+        for fd in (self._output_fd, self._pidfd, *self._proc_fds.values()):
             if fd is not None:
                 try:
                     os.close(fd)
@@ -225,6 +225,21 @@ class ProcessBackend:
         finally:
             os.close(write_fd)
         return ProcessSandbox(process, read_fd, tmp_dir)
+
+
+def _proc_number(fd: int | None, key: bytes | None) -> float:
+    """The number after key in a /proc file (status: kB), or with key None statm's resident pages."""
+    if fd is None:
+        return 0.0
+    try:
+        data = os.pread(fd, 4096, 0)
+    except OSError:
+        return 0.0
+    if key is None:
+        fields = data.split()
+        return float(fields[1]) if len(fields) > 1 else 0.0
+    at = data.find(key)
+    return float(data[at + len(key) :].split(None, 1)[0]) if at >= 0 else 0.0
 
 
 def signal_word(number: int) -> str:
