@@ -94,8 +94,9 @@ class ContainerSandbox:
         return now
 
     def memory_peak_mb(self) -> float:
+        """The larger of the cgroup's peak charge and the runtime's peak resident size (as the process backend reports)."""
         peak = _read_number(self._cgroup, ("memory.max_usage_in_bytes", "memory.peak")) / 1048576
-        self._peak_mb = max(self._peak_mb, peak)
+        self._peak_mb = max(self._peak_mb, peak, _resident_peak_mb(self._cgroup))
         return self._peak_mb
 
     def oom_killed(self) -> bool:
@@ -250,6 +251,26 @@ def _memory_cgroup(container_id: str) -> Path | None:
         if os.path.isdir(candidate):
             return Path(candidate)
     return None
+
+
+def _resident_peak_mb(folder: Path | None) -> float:
+    """Sum of VmHWM over the cgroup's processes."""
+    if folder is None:
+        return 0.0
+    total_kib = 0
+    try:
+        pids = (folder / "cgroup.procs").read_text().split()
+    except OSError:
+        return 0.0
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_bytes()
+        except OSError:
+            continue
+        at = status.find(b"VmHWM:")
+        if at >= 0:
+            total_kib += int(status[at + 6 :].split(None, 1)[0])
+    return total_kib / 1024
 
 
 def _read_number(folder: Path | None, names: tuple[str, ...]) -> float:
