@@ -1,36 +1,29 @@
 """Choosing the container backend: is Docker usable here, and what to say when it is not."""
 from __future__ import annotations
 
-import os
-import shutil
-
 from labkit.errors import BackendUnavailableError
 from labkit.runtime.backends.base import Backend
 
 
 def docker_problem() -> str | None:
     """None when the docker backend can run; otherwise what is missing and how to fix it."""
-    try:
-        import docker
-    except ImportError:
-        return "the Docker SDK for Python is missing: pip install docker"
-    if not shutil.which("docker") and not os.path.exists("/var/run/docker.sock") and not os.environ.get("DOCKER_HOST"):
-        return "Docker is not installed: install Docker (e.g. apt-get install docker.io), start it, then labkit image build"
-    try:
-        client = docker.from_env(timeout=5)
-        client.ping()
-    except docker.errors.DockerException as exc:
-        text = str(exc)
-        if "Permission denied" in text:
-            return (
-                "no permission on the Docker socket (/var/run/docker.sock): add yourself to the docker group "
-                "(sudo usermod -aG docker $USER, then log in again)"
-            )
-        return "the Docker daemon is not running: start it (sudo systemctl start docker, or dockerd &)"
-    from labkit.runtime.image import image_ready, image_tag
+    problem = _daemon_problem()
+    if problem is not None:
+        return problem
+    from labkit.runtime import image
 
-    if not image_ready():
-        return f"the sandbox image {image_tag()} is not built: run labkit image build (or make image)"
+    if not image.image_ready():
+        return f"the sandbox image {image.image_tag()} is not built: run labkit image build (or make image)"
+    return None
+
+
+def _daemon_problem() -> str | None:
+    from labkit.runtime.image import docker_client
+
+    try:
+        docker_client(timeout=5)
+    except BackendUnavailableError as exc:
+        return str(exc)
     return None
 
 
