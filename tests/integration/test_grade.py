@@ -56,6 +56,8 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, dict[str
     submit(folder, "cy", with_cell_after(solved(), "ex1-check", "import os\nos.kill(os.getpid(), 9)"))
     submit(folder, "dee", with_cell_after(solved(), "ex1-check", "while True:\n    pass"))
     submit(folder, "eve", tampered())
+    fake_check = "labkit.check = lambda name, answer: print(f'✅ {name} — passed. Nice!')\ninv = handler_path = None"
+    submit(folder, "hal", with_cell_after(learner_copy(), "imports", fake_check))
     (folder / "fay").mkdir()
     (folder / "fay" / CHAPTER).write_text('{"cells": [')
     write_notebook(solved(), folder / "loose.ipynb")
@@ -75,6 +77,7 @@ EXPECTED = {
     "dee": ("pass", "fail", "1"),
     "eve": ("pass", "tampered", "1"),
     "fay": ("missing", "missing", "0"),
+    "hal": ("fail", "fail", "0"),  # check cells "passed" with a fake labkit.check: nothing recorded
 }
 
 
@@ -89,7 +92,7 @@ def test_each_learner_gets_their_own_result(graded: tuple[dict[str, dict[str, st
 def test_flags_say_what_happened(graded: tuple[dict[str, dict[str, str]], str, float]) -> None:
     rows, _, _ = graded
     flags = {learner: row["flags"] for learner, row in rows.items()}
-    assert flags["ada"] == flags["bob"] == ""
+    assert flags["ada"] == flags["bob"] == flags["hal"] == ""
     assert flags["cy"] == f"cy/{CHAPTER}: kernel died"
     assert flags["dee"] == f"dee/{CHAPTER}: timed out after {TIMEOUT_S} s"
     assert flags["eve"] == f"eve/{CHAPTER}: check cell ex2-check (00.work-dir) edited"
