@@ -15,6 +15,7 @@ _EXPORTS = {
     "Invocation": "labkit.runtime.invocation",
     "Report": "labkit.runtime.invocation",
     "LabkitError": "labkit.errors",
+    "doctor": "labkit.runtime.doctor",
     "check": "labkit.course.checks",
     "progress": "labkit.course.progress",
 }

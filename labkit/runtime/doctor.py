@@ -69,3 +69,9 @@ def print_doctor() -> int:
     print(f"\nbackend='auto' runs on: {auto}")
     return 0 if all(f.ok for f in findings if f.item in ("python", "awslambdaric")) else 1
 
+
+
+def doctor() -> list[Finding]:
+    """Print the doctor's table (as `labkit doctor` does) and return its findings."""
+    print_doctor()
+    return diagnose()
