@@ -151,7 +151,7 @@ def image_ready() -> bool:
     try:
         client = docker_client(timeout=10)
         labels = _image_labels(client, image_tag())
-    except Exception:
+    except Exception:  # noqa: BLE001 - any problem means "not ready"
         return False
     return labels is not None and labels.get(RECIPE_LABEL) == recipe_hash()
 
@@ -199,7 +199,10 @@ def _build(client: docker.DockerClient, tag: str, digest: str, progress: Progres
             return "official"
         except _OnlineBuildFailed as exc:
             if choice == "online":
-                raise BackendUnavailableError(f"building from {_base_image()} failed: {exc}") from None
+                raise BackendUnavailableError(
+                    f"building from {_base_image()} failed: {exc}. Without registry access, build the "
+                    "offline image instead: unset LABKIT_IMAGE_RECIPE or set it to offline"
+                ) from None
             progress(f"building from {_base_image()} failed ({exc}): building the offline image instead")
     else:
         progress(f"no container registry in reach ({REGISTRY[0]}): building the offline image from Debian packages")
@@ -260,7 +263,7 @@ def _remove_stale(client: docker.DockerClient, digest: str, previous: str | None
             continue
         with contextlib.suppress(docker.errors.APIError):
             client.images.remove(image.id)
-            progress(f"removed the outdated image {', '.join(image.tags) or image.short_id}")
+            progress(f"removed the outdated image {', '.join(image.tags) or image.short_id.split(':')[-1]}")
 
 
 # -- the online recipe: Dockerfile on the official base ------------------------------------
@@ -299,10 +302,15 @@ def _build_online(client: docker.DockerClient, tag: str, digest: str, progress: 
 
 # debootstrap's phase lines (not its one line per package)
 _DEBOOTSTRAP_PHASE = re.compile(
-    r"^I: (Retrieving Release|Validating Packages|Resolving dependencies of \w+ packages|Checking component"
+    r"^I: (Retrieving InRelease|Retrieving Release|Validating Packages|Resolving dependencies of \w+ packages|Checking component"
     r"|Installing core packages|Unpacking required packages|Configuring required packages"
     r"|Unpacking the base system|Configuring the base system|Base system installed successfully)"
 )
+
+
+def _debootstrap() -> str | None:
+    found = shutil.which("debootstrap")
+    return found or ("/usr/sbin/debootstrap" if Path("/usr/sbin/debootstrap").exists() else None)
 
 
 def _check_offline_prerequisites() -> None:
@@ -312,7 +320,7 @@ def _check_offline_prerequisites() -> None:
             "connect to the internet (the online recipe pulls public.ecr.aws/lambda/python), then run "
             "`labkit image build` again"
         )
-    if not (shutil.which("debootstrap") or Path("/usr/sbin/debootstrap").exists()):
+    if _debootstrap() is None:
         raise BackendUnavailableError(
             "debootstrap is not installed, and the offline image needs it: "
             "`sudo apt-get install debootstrap`, then run `labkit image build` again"
