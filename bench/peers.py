@@ -1,7 +1,15 @@
-"""Benchmark peers: the official AWS Lambda Runtime Interface Emulator (RIE) run on the host.
+"""Benchmark peers: the official AWS Lambda Runtime Interface Emulator (RIE), on the host
+(:class:`RiePeer`) or inside labkit's sandbox image (:class:`RieContainerPeer`).
 
 labkit's benchmarks report ratios against the RIE measured in the same run, with the same
-awslambdaric, Python and handler. The RIE binaries ship inside the aws-sam-cli wheel on PyPI
+awslambdaric, Python and handler. Both peers share one interface (:class:`EmulatorPeer`):
+``start()``, ``invoke(event) -> (body, seconds)``, ``cold_start()``, ``cold_start_seconds()``,
+``log_text()``, ``close()`` and use as a context manager. The container peer runs the image's
+``/usr/local/bin/aws-lambda-rie`` with the same user, mounts and limits as labkit's docker
+backend, so the two are compared like for like (``bench/docker.py``); its cold start is the
+wall time from creating a fresh container to the first invoke's response.
+
+For the host peer, the RIE binaries ship inside the aws-sam-cli wheel on PyPI
 (``samcli/local/rapid/aws-lambda-rie-<arch>``); :func:`rie_binary` fetches the wheel with
 ``pip download --no-deps`` once and keeps only the binary in ``~/.cache/labkit/rie/``.
 
@@ -47,11 +55,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any, Self
 
 __all__ = [
     "INVOKE_PATH",
     "SAM_CLI_SPEC",
     "ColdStart",
+    "EmulatorPeer",
+    "RieContainerPeer",
     "RieError",
     "RiePeer",
     "RieUnavailableError",
@@ -262,7 +273,7 @@ def _terminate(proc: subprocess.Popen[bytes], grace: float = 2.0) -> None:
     proc.wait()
 
 
-_LIVE: weakref.WeakSet[RiePeer] = weakref.WeakSet()
+_LIVE: weakref.WeakSet[EmulatorPeer] = weakref.WeakSet()
 
 
 def _close_all() -> None:
@@ -273,103 +284,74 @@ def _close_all() -> None:
 atexit.register(_close_all)
 
 
-class RiePeer:
-    """The RIE on a free loopback port running ``python -m awslambdaric <handler>`` from ``code_dir``.
+class EmulatorPeer:
+    """What every RIE peer shares: free ports, readiness, a kept-alive invoke connection, cold starts.
 
-    ``env`` is added to a minimal environment (PATH, HOME, locale, TMPDIR and
-    ``PYTHONPATH=code_dir``); the RIE passes it to the runtime and adds its own AWS_* variables.
-    The emulator's output (START/END/REPORT and its own log) goes to a file: :meth:`log_text`.
+    A subclass says where the emulator runs by implementing :meth:`_prepare` (untimed set-up
+    before a cold start), :meth:`_spawn` (launch it on ``self.port`` and
+    ``self.runtime_api_port``), :meth:`_exit_detail`, :meth:`_stop`, :attr:`running` and
+    :meth:`log_text`. Invoking and timing are the same code for all of them.
     """
 
-    def __init__(
-        self,
-        handler: str = "app.handler",
-        code_dir: Path | str = ".",
-        env: Mapping[str, str] | None = None,
-        python: str = sys.executable,
-        *,
-        binary: Path | None = None,
-        log_level: str | None = None,
-        invoke_timeout: float = 900.0,
-    ) -> None:
+    def __init__(self, handler: str, *, invoke_timeout: float = 900.0) -> None:
         self.handler = handler
-        self.code_dir = Path(code_dir).resolve()
-        self.env = dict(env or {})
-        self.python = python
-        self.binary = binary
-        self.log_level = log_level
         self.invoke_timeout = invoke_timeout
         self.port: int | None = None
         self.runtime_api_port: int | None = None
         self.last_status: int | None = None
         self.last_headers: dict[str, str] = {}
         self.last_cold_start: ColdStart | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
         self._conn: http.client.HTTPConnection | None = None
-        self._log: Path | None = None
         self._closed_log = ""
         self._lock = threading.Lock()
 
+    # -- what a subclass provides
+
+    @property
+    def running(self) -> bool:
+        raise NotImplementedError
+
+    def _prepare(self) -> None:
+        """Work that must not count in a cold start (downloads, staging); called before each start."""
+
+    def _spawn(self) -> None:
+        raise NotImplementedError
+
+    def _exit_detail(self) -> str | None:
+        """Why the emulator is gone (exit status and log tail), or None while it runs."""
+        raise NotImplementedError
+
+    def _stop(self) -> None:
+        """End the emulator and everything it started; keep its log text in ``self._closed_log``."""
+        raise NotImplementedError
+
+    def log_text(self) -> str:
+        """Everything the emulator and the runtime printed so far (kept after close)."""
+        raise NotImplementedError
+
     # -- lifecycle
 
-    def __enter__(self) -> RiePeer:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
 
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return None if self._proc is None else self._proc.pid
-
-    def command(self) -> list[str]:
-        assert self.port is not None and self.runtime_api_port is not None
-        binary = self.binary or rie_binary()
-        command = [
-            str(binary),
-            "--runtime-interface-emulator-address",
-            f"127.0.0.1:{self.port}",
-            "--runtime-api-address",
-            f"127.0.0.1:{self.runtime_api_port}",
-        ]
-        if self.log_level:
-            command += ["--log-level", self.log_level]
-        return command + [self.python, "-m", "awslambdaric", self.handler]
-
-    def environment(self) -> dict[str, str]:
-        base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")}
-        base["PYTHONPATH"] = str(self.code_dir)
-        base.update(self.env)
-        return base
-
-    def start(self, timeout: float = 10.0) -> RiePeer:
-        """Launch the emulator (own process group) and wait until it accepts connections. Idempotent."""
+    def start(self, timeout: float = 10.0) -> Self:
+        """Launch the emulator and wait until it accepts connections. Idempotent."""
         if self.running:
             return self
         self.close()
-        binary = self.binary or rie_binary()  # fetch before the clock of any caller's measurement matters
-        self.binary = binary
+        self._prepare()
+        return self._launch(timeout)
+
+    def _launch(self, timeout: float = 10.0) -> Self:
         last_error: Exception | None = None
         for _attempt in range(3):  # a free port can be taken between probing and binding
             self.port, self.runtime_api_port = _free_port(), _free_port()
-            fd, log = tempfile.mkstemp(prefix="labkit-rie-", suffix=".log")
-            self._log = Path(log)
-            with os.fdopen(fd, "wb") as sink:
-                self._proc = subprocess.Popen(
-                    self.command(),
-                    cwd=self.code_dir,
-                    env=self.environment(),
-                    stdin=subprocess.DEVNULL,
-                    stdout=sink,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
             _LIVE.add(self)
             try:
+                self._spawn()
                 self._wait_ready(timeout)
                 return self
             except RieError as exc:
@@ -378,11 +360,12 @@ class RiePeer:
         raise RieError(f"the RIE did not start: {last_error}")
 
     def _wait_ready(self, timeout: float) -> None:
-        assert self._proc is not None and self.port is not None
+        assert self.port is not None
         deadline = time.monotonic() + timeout
         while True:
-            if self._proc.poll() is not None:
-                raise RieError(f"emulator exited with {self._proc.returncode}: {self.log_text()[-2000:]}")
+            detail = self._exit_detail()
+            if detail is not None:
+                raise RieError(detail)
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
                 return
@@ -392,18 +375,12 @@ class RiePeer:
                 time.sleep(0.002)
 
     def close(self) -> None:
-        """Kill the emulator and its runtime, reap them, drop the connection. Safe to call twice."""
+        """End the emulator and its runtime, drop the connection. Safe to call twice."""
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
-            if self._proc is not None:
-                _terminate(self._proc)
-                self._proc = None
-            if self._log is not None:  # keep the text, drop the file
-                self._closed_log = self.log_text()
-                self._log.unlink(missing_ok=True)
-                self._log = None
+            self._stop()
             _LIVE.discard(self)
 
     def __del__(self) -> None:
@@ -455,11 +432,11 @@ class RiePeer:
     # -- cold start
 
     def cold_start(self, event: object | None = None) -> ColdStart:
-        """Spawn a fresh emulator, invoke once, close it; see the module docstring for why so."""
+        """Start a fresh emulator, invoke once, close it; see the module docstring for why so."""
         self.close()
-        self.binary = self.binary or rie_binary()  # any download happens outside the measurement
+        self._prepare()  # any download or staging happens outside the measurement
         start = time.perf_counter()
-        self.start()
+        self._launch()
         ready = time.perf_counter()
         try:
             self.invoke({} if event is None else event)
@@ -479,7 +456,7 @@ class RiePeer:
         return self.last_cold_start
 
     def cold_start_seconds(self, event: object | None = None) -> float:
-        """Wall time from spawning a fresh emulator process to its first invoke's response."""
+        """Wall time from starting a fresh emulator to its first invoke's response."""
         return self.cold_start(event).total_seconds
 
     def _wait_for_report(self, timeout: float = 1.0) -> str:
@@ -490,8 +467,87 @@ class RiePeer:
                 return text
             time.sleep(0.005)
 
+
+class RiePeer(EmulatorPeer):
+    """The RIE on a free loopback port running ``python -m awslambdaric <handler>`` from ``code_dir``.
+
+    ``env`` is added to a minimal environment (PATH, HOME, locale, TMPDIR and
+    ``PYTHONPATH=code_dir``); the RIE passes it to the runtime and adds its own AWS_* variables.
+    The emulator's output (START/END/REPORT and its own log) goes to a file: :meth:`log_text`.
+    """
+
+    def __init__(
+        self,
+        handler: str = "app.handler",
+        code_dir: Path | str = ".",
+        env: Mapping[str, str] | None = None,
+        python: str = sys.executable,
+        *,
+        binary: Path | None = None,
+        log_level: str | None = None,
+        invoke_timeout: float = 900.0,
+    ) -> None:
+        super().__init__(handler, invoke_timeout=invoke_timeout)
+        self.code_dir = Path(code_dir).resolve()
+        self.env = dict(env or {})
+        self.python = python
+        self.binary = binary
+        self.log_level = log_level
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log: Path | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._proc is None else self._proc.pid
+
+    def command(self) -> list[str]:
+        assert self.port is not None and self.runtime_api_port is not None
+        binary = self.binary or rie_binary()
+        flags = _emulator_flags(self.port, self.runtime_api_port, self.log_level)
+        return [str(binary), *flags, self.python, "-m", "awslambdaric", self.handler]
+
+    def environment(self) -> dict[str, str]:
+        base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")}
+        base["PYTHONPATH"] = str(self.code_dir)
+        base.update(self.env)
+        return base
+
+    def _prepare(self) -> None:
+        self.binary = self.binary or rie_binary()  # fetch before the clock of any caller's measurement matters
+
+    def _spawn(self) -> None:
+        fd, log = tempfile.mkstemp(prefix="labkit-rie-", suffix=".log")
+        self._log = Path(log)
+        with os.fdopen(fd, "wb") as sink:
+            self._proc = subprocess.Popen(
+                self.command(),
+                cwd=self.code_dir,
+                env=self.environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def _exit_detail(self) -> str | None:
+        if self._proc is None or self._proc.poll() is None:
+            return None
+        return f"emulator exited with {self._proc.returncode}: {self.log_text()[-2000:]}"
+
+    def _stop(self) -> None:
+        if self._proc is not None:
+            _terminate(self._proc)
+            self._proc = None
+        if self._log is not None:  # keep the text, drop the file
+            self._closed_log = self.log_text()
+            self._log.unlink(missing_ok=True)
+            self._log = None
+
     def log_text(self) -> str:
-        """Everything the emulator and the runtime printed so far (kept after close)."""
         if self._log is None:
             return self._closed_log
         try:
@@ -502,6 +558,169 @@ class RiePeer:
     def log_path(self) -> Path | None:
         """The file the running emulator writes to (removed on close, its text kept)."""
         return self._log
+
+
+def _emulator_flags(port: int, runtime_api_port: int, log_level: str | None) -> list[str]:
+    flags = [
+        "--runtime-interface-emulator-address",
+        f"127.0.0.1:{port}",
+        "--runtime-api-address",
+        f"127.0.0.1:{runtime_api_port}",
+    ]
+    return flags + (["--log-level", log_level] if log_level else [])
+
+
+class RieContainerPeer(EmulatorPeer):
+    """The RIE inside labkit's sandbox image, in a container shaped like labkit's docker backend's.
+
+    Entrypoint ``/usr/local/bin/aws-lambda-rie`` running
+    ``/var/lang/bin/python3 -m awslambdaric <handler>``; ``code_dir`` staged world-readable and
+    bind-mounted read-only at /var/task; the sandbox user, read-only root, tmpfs /tmp, and the
+    memory limit (no swap), CPU share (``memory_mb / 1769`` vCPUs, capped at the host's cores),
+    pids and open-files limits that labkit's docker backend gives a function of ``memory_mb``.
+    Host networking, with the emulator and its Runtime API on free loopback ports. The container
+    is labelled ``labkit=1`` (and with this process as owner, so ``labkit clean`` removes it if
+    this process is killed) and is removed on :meth:`close` and at interpreter exit.
+    A cold start is container create + start + emulator ready + first invoke's response.
+    """
+
+    EMULATOR = "/usr/local/bin/aws-lambda-rie"
+    PEER_LABEL = "labkit.peer"
+
+    def __init__(
+        self,
+        handler: str = "app.handler",
+        code_dir: Path | str = ".",
+        memory_mb: int = 1769,
+        env: Mapping[str, str] | None = None,
+        *,
+        image: str | None = None,
+        ephemeral_storage_mb: int = 512,
+        log_level: str | None = None,
+        invoke_timeout: float = 900.0,
+    ) -> None:
+        super().__init__(handler, invoke_timeout=invoke_timeout)
+        self.code_dir = Path(code_dir).resolve()
+        self.memory_mb = memory_mb
+        self.env = dict(env or {})
+        self.image = image
+        self.ephemeral_storage_mb = ephemeral_storage_mb
+        self.log_level = log_level
+        self._staged: Path | None = None
+        self._client: Any = None
+        self._container: Any = None
+        self._exit_checked = 0.0
+
+    @property
+    def running(self) -> bool:
+        return self._container is not None
+
+    @property
+    def container_id(self) -> str | None:
+        return None if self._container is None else str(self._container.id)
+
+    def _prepare(self) -> None:
+        from labkit.runtime.backends.docker import DOCKER
+        from labkit.runtime.scratch import stage_readable_copy
+
+        try:
+            self._client = DOCKER.get()
+            self._client.ping()
+        except Exception as exc:
+            raise RieUnavailableError(f"Docker is not reachable ({exc}); start the Docker daemon") from exc
+        if self.image is None:
+            from labkit.runtime.image import image_tag
+
+            self.image = image_tag()
+        try:
+            self._client.images.get(self.image)
+        except Exception as exc:
+            raise RieUnavailableError(f"the sandbox image {self.image} is not there ({exc}); build it: labkit image build") from exc
+        self._staged = stage_readable_copy((self.code_dir,), "task")
+
+    def run_kwargs(self) -> dict[str, Any]:
+        """The ``containers.run`` arguments: limits, user and mounts as labkit's docker backend sets them."""
+        from docker.types import Ulimit
+
+        from labkit.runtime import limits
+        from labkit.runtime.backends.docker import LABEL, OWNER_LABEL, SANDBOX_USER, cpu_share
+
+        assert self.port is not None and self.runtime_api_port is not None and self._staged is not None
+        env = {
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_mb),
+            "LAMBDA_TASK_ROOT": "/var/task",
+            "LAMBDA_RUNTIME_DIR": "/var/runtime",
+            "PYTHONPATH": "/var/runtime",
+            "PATH": "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+            **self.env,
+        }
+        return {
+            "entrypoint": [self.EMULATOR],
+            "command": [
+                *_emulator_flags(self.port, self.runtime_api_port, self.log_level),
+                "/var/lang/bin/python3", "-m", "awslambdaric", self.handler,
+            ],
+            "detach": True,
+            "environment": env,
+            "user": SANDBOX_USER,
+            "working_dir": "/var/task",
+            "read_only": True,
+            "tmpfs": {"/tmp": f"size={self.ephemeral_storage_mb}m,mode=1777"},
+            "volumes": {str(self._staged): {"bind": "/var/task", "mode": "ro"}},
+            "mem_limit": f"{self.memory_mb}m",
+            "memswap_limit": f"{self.memory_mb}m",
+            "nano_cpus": int(cpu_share(self.memory_mb) * 1e9),
+            "pids_limit": limits.PROCESSES_MAX,
+            "ulimits": [Ulimit(name="nofile", soft=limits.FILE_DESCRIPTORS_MAX, hard=limits.FILE_DESCRIPTORS_MAX)],
+            "network_mode": "host",
+            "labels": {LABEL: "1", OWNER_LABEL: str(os.getpid()), self.PEER_LABEL: "rie"},
+            "name": f"labkit-rie-{os.getpid()}-{self.port}",
+        }
+
+    def _spawn(self) -> None:
+        assert self._client is not None, "_prepare() comes first"
+        try:
+            self._container = self._client.containers.run(self.image, **self.run_kwargs())
+        except Exception as exc:  # name or port clash, daemon error: start() retries on RieError
+            raise RieError(f"could not start the emulator's container: {exc}") from exc
+        self._exit_checked = time.monotonic()
+
+    def _exit_detail(self) -> str | None:
+        if self._container is None:
+            return None
+        now = time.monotonic()
+        if now - self._exit_checked < 0.05:  # one status query per 50 ms while waiting
+            return None
+        self._exit_checked = now
+        try:
+            self._container.reload()
+        except Exception as exc:
+            return f"the emulator's container is gone: {exc}"
+        state = self._container.attrs.get("State", {})
+        if state.get("Running", True):
+            return None
+        return f"the emulator's container exited with {state.get('ExitCode')}: {self.log_text()[-2000:]}"
+
+    def _stop(self) -> None:
+        container, self._container = self._container, None
+        if container is None:
+            return
+        try:
+            self._closed_log = container.logs().decode(errors="replace")
+        except Exception:
+            pass
+        try:
+            container.remove(force=True)
+        except Exception:  # already gone
+            pass
+
+    def log_text(self) -> str:
+        if self._container is None:
+            return self._closed_log
+        try:
+            return str(self._container.logs().decode(errors="replace"))
+        except Exception:
+            return self._closed_log
 
 
 # --------------------------------------------------------------------------- report

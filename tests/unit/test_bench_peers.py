@@ -158,3 +158,86 @@ def test_rie_invokes_a_handler_and_leaves_nothing_running(tmp_path: Path) -> Non
     assert 0 < cold.ready_seconds < cold.total_seconds < 10
     assert cold.init_report_ms is not None and cold.init_report_ms > 0
     assert not cold_peer.running
+
+
+# ---------------------------------------------------------------------------- the RIE in the sandbox image
+
+_CONTAINER_HANDLER = (
+    "import os\n"
+    "def handler(event, context):\n"
+    "    print('hello from the container')\n"
+    "    try:\n"
+    "        open('/var/task/x', 'w')\n"
+    "        task_writable = True\n"
+    "    except OSError:\n"
+    "        task_writable = False\n"
+    "    return {'echo': event, 'uid': os.getuid(), 'cwd': os.getcwd(), 'task_writable': task_writable,\n"
+    "            'memory': os.environ['AWS_LAMBDA_FUNCTION_MEMORY_SIZE'], 'api': os.environ['AWS_LAMBDA_RUNTIME_API']}\n"
+)
+#: HostConfig fields that must match labkit's docker backend for the same memory size.
+_SAME_AS_LABKIT = ("Memory", "MemorySwap", "NanoCpus", "PidsLimit", "Ulimits", "ReadonlyRootfs", "NetworkMode", "Tmpfs")
+
+
+def _docker_or_skip() -> object:
+    """A Docker client with the sandbox image present, or a skip that prints why (a failure under LABKIT_REQUIRE_DOCKER=1)."""
+    reason = None
+    try:
+        from labkit.runtime.backends.docker import DOCKER
+        from labkit.runtime.image import image_tag
+
+        client = DOCKER.get()
+        client.ping()
+        client.images.get(image_tag())
+        return client
+    except Exception as exc:  # no SDK, no daemon, no image
+        reason = f"Docker or the sandbox image is unavailable ({type(exc).__name__}: {exc}); start the Docker daemon, then run: labkit image build"
+    if os.environ.get("LABKIT_REQUIRE_DOCKER") == "1":
+        pytest.fail(f"Docker is required here (LABKIT_REQUIRE_DOCKER=1) but {reason}", pytrace=False)
+    print(f"skipping: {reason}")
+    pytest.skip(reason)
+
+
+def _labkit_host_config(client: object, code: Path, memory_mb: int) -> dict[str, object]:
+    import labkit
+
+    with labkit.Function("app.handler", code=code, memory_mb=memory_mb, backend="docker") as fn:
+        assert fn.invoke({}).error is None
+        [container] = client.containers.list(filters={"label": [f"labkit.owner={os.getpid()}", "labkit.environment"]})  # type: ignore[attr-defined]
+        return {"User": container.attrs["Config"]["User"], **{k: container.attrs["HostConfig"][k] for k in _SAME_AS_LABKIT}}
+
+
+def test_rie_container_peer_runs_like_labkits_docker_backend_and_leaves_no_container(tmp_path: Path) -> None:
+    from bench.peers import RieContainerPeer
+
+    client = _docker_or_skip()
+    (tmp_path / "app.py").write_text(_CONTAINER_HANDLER)
+    memory_mb = 512
+    with RieContainerPeer(handler="app.handler", code_dir=tmp_path, memory_mb=memory_mb) as rie:
+        rie.start()
+        container_id = rie.container_id
+        assert container_id is not None
+        body, seconds = rie.invoke({"n": 1})
+        assert rie.last_status == 200 and seconds > 0
+        assert json.loads(body) == {
+            "echo": {"n": 1}, "uid": 993, "cwd": "/var/task", "task_writable": False,
+            "memory": str(memory_mb), "api": f"127.0.0.1:{rie.runtime_api_port}",
+        }
+        samples = warm_latencies(lambda: rie.invoke({"n": 2}), n=20, warmup=2)
+        assert len(samples) == 20
+        container = client.containers.get(container_id)  # type: ignore[attr-defined]
+        assert container.labels["labkit"] == "1"
+        assert container.attrs["Config"]["Entrypoint"] == ["/usr/local/bin/aws-lambda-rie"]
+        ours = {"User": container.attrs["Config"]["User"], **{k: container.attrs["HostConfig"][k] for k in _SAME_AS_LABKIT}}
+    assert not client.containers.list(all=True, filters={"id": container_id})  # type: ignore[attr-defined]
+    log = rie.log_text()
+    assert "hello from the container" in log and log.count("REPORT RequestId: ") == 23
+
+    assert ours == _labkit_host_config(client, tmp_path, memory_mb)
+
+    cold_peer = RieContainerPeer(handler="app.handler", code_dir=tmp_path, memory_mb=memory_mb)
+    cold = cold_peer.cold_start()
+    assert 0 < cold.ready_seconds < cold.total_seconds < 30
+    assert cold.init_report_ms is not None and cold.init_report_ms > 0
+    assert not cold_peer.running
+    mine = {"label": [f"{RieContainerPeer.PEER_LABEL}=rie", f"labkit.owner={os.getpid()}"]}
+    assert not client.containers.list(all=True, filters=mine)  # type: ignore[attr-defined]
