@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 REPOSITORY = "labkit/lambda-python"
 RECIPE_LABEL = "labkit.recipe"
 FLAVOR_LABEL = "labkit.flavor"
+PYTHON_LABEL = "labkit.python"  # the image's Python version, X.Y
 OWNER_LABEL = "labkit"  # containers inherit image labels, so `labkit clean` can find them all
 REGISTRY = ("public.ecr.aws", 443)
 NOT_HASHED = frozenset({"README.md", "limits.json"})  # they do not change the image
@@ -340,9 +341,16 @@ def _build_offline(client: docker.DockerClient, tag: str, digest: str, progress:
         root = work / "rootfs"
         _run_rootfs_script(root, log_path, progress, started)
         progress(f"[{time.monotonic() - started:4.0f}s] importing the root file system into Docker as {tag}")
-        _import(client, root, tag, _labels(digest, "offline"))
+        _import(client, root, tag, {**_labels(digest, "offline"), PYTHON_LABEL: _rootfs_python(root)})
     finally:
         _remove_tree(work, progress)
+
+
+def _rootfs_python(root: Path) -> str:
+    """X.Y of the Python that rootfs.sh linked as /var/lang/bin/pythonX.Y."""
+    for path in sorted((root / "var/lang/bin").glob("python3.*")):
+        return path.name[len("python"):]
+    raise BackendUnavailableError(f"the root file system has no /var/lang/bin/python3.X: see {_cache_dir()}/image-build.log")
 
 
 def _run_rootfs_script(root: Path, log_path: Path, progress: Progress, started: float) -> None:

@@ -82,6 +82,7 @@ def test_image_is_tagged_and_labelled_by_its_recipe(client: docker.DockerClient,
     assert image.labels["labkit.recipe"] == digest
     assert image.labels["labkit"] == "sandbox"
     assert image.labels["labkit.flavor"] in ("offline", "official")
+    assert re.fullmatch(r"3\.\d+", image.labels["labkit.python"])
     assert client.images.get("labkit/lambda-python:latest").id == image.id
     assert image_ready()
 
