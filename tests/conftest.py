@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-REQUIRE_DOCKER = os.environ.get("LABKIT_REQUIRE_DOCKER") == "1"
-
+from tests.docker_support import unavailable
 
 def docker_backend_status() -> tuple[bool, str]:
     try:
@@ -20,21 +19,18 @@ def docker_backend_status() -> tuple[bool, str]:
     return docker_status()
 
 
-def require_docker() -> None:
-    """Skip (printing why) when Docker is not usable; fail instead when LABKIT_REQUIRE_DOCKER=1."""
+def require_docker_backend() -> None:
+    """Skip (printing why) unless the docker backend can run; fail instead when LABKIT_REQUIRE_DOCKER=1."""
     ready, detail = docker_backend_status()
-    if ready:
-        return
-    if REQUIRE_DOCKER:
-        pytest.fail(f"Docker is required here (LABKIT_REQUIRE_DOCKER=1) but not usable: {detail}")
-    pytest.skip(f"docker backend not usable: {detail}")
+    if not ready:
+        unavailable(f"the docker backend cannot run: {detail}")
 
 
 @pytest.fixture(params=["process", "docker"])
 def backend(request: pytest.FixtureRequest) -> str:
     """The conformance suite runs on every backend."""
     if request.param == "docker":
-        require_docker()
+        require_docker_backend()
     return request.param
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import labkit
-from tests.conftest import require_docker
+from tests.conftest import require_docker_backend
 
 CodeMaker = Callable[..., Path]
 
@@ -47,7 +47,7 @@ def handler(event, context):
 
 @pytest.fixture(autouse=True)
 def _docker() -> None:
-    require_docker()
+    require_docker_backend()
 
 
 def test_the_container_is_shaped_like_lambdas(make_code: CodeMaker) -> None:

@@ -15,9 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for docker_support
-
-from docker_support import TEST_LABEL, remove_test_containers, require_docker, unavailable
+from tests.docker_support import TEST_LABEL, remove_test_containers, require_docker, unavailable
 
 from labkit.errors import BackendUnavailableError
 from labkit.runtime import image as image_mod

@@ -1,13 +1,15 @@
 """The `docker` backend: each execution environment is a container of the sandbox image.
 
-Shaped like Lambda's: code read-only at /var/task, layers at /opt, read-only root, a tmpfs /tmp
-of the ephemeral size, an unprivileged user, memory limited by the kernel with no swap, a CPU
-share proportional to memory (1,769 MB = one vCPU), Lambda's pids and open-files limits. The
+Shaped like Lambda's: code read-only at /var/task, layers at /opt, a tmpfs /tmp of the ephemeral
+size, memory limited by the kernel with no swap, a CPU share proportional to memory (1,769 MB =
+one vCPU), and the profile in sandbox/limits.json (read-only root, unprivileged user, no
+capabilities, Lambda's pids and open-files limits). The
 runtime's stdout and stderr reach labkit through a named pipe, so each line is read before the
 response it precedes, exactly as with the process backend.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -20,9 +22,7 @@ from labkit.runtime.scratch import ensure_owner_dir, stage_readable_copy
 
 LABEL = "labkit"
 OWNER_LABEL = "labkit.owner"
-SANDBOX_USER = "sbx_user1051"
 OUTPUT_PATH = "/run/labkit/output"
-_PYTHON_IN_IMAGE = "/var/lang/bin/python3"
 
 
 class _DockerClient:
@@ -146,10 +146,11 @@ class DockerBackend:
     enforces_memory = True
 
     def __init__(self) -> None:
-        from labkit.runtime.image import image_tag
+        from labkit.runtime.image import image_tag, sandbox_dir
 
         self.image = image_tag()
         self.python_version = _image_python(self.image)
+        self._profile: dict[str, Any] = json.loads((sandbox_dir() / "limits.json").read_text())
 
     def launch(self, spec: LaunchSpec) -> ContainerSandbox:
         from docker.types import Ulimit
@@ -164,34 +165,26 @@ class DockerBackend:
                    str(fifo): {"bind": OUTPUT_PATH, "mode": "rw"}}
         if spec.layers:
             volumes[str(stage_readable_copy(spec.layers, "opt"))] = {"bind": "/opt", "mode": "ro"}
-        site = f"/opt/python/lib/python{self.python_version}/site-packages"
-        env = {
-            **spec.lambda_env,
-            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{spec.runtime_api_port}",
-            "LAMBDA_TASK_ROOT": "/var/task",
-            "LAMBDA_RUNTIME_DIR": "/var/runtime",
-            "PYTHONPATH": f"{site}:/opt/python:/var/runtime",
-            "PATH": "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
-            "LD_LIBRARY_PATH": "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
-        }
+        # The image's own entrypoint (Lambda's sys.path, then awslambdaric) with its output into the FIFO;
+        # sh stays PID 1 so the runtime gets ordinary signal handling.
+        entrypoint = ["/bin/sh", "-c", f'/lambda-entrypoint.sh "$0" >{OUTPUT_PATH} 2>&1']
+        env = {**spec.lambda_env, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{spec.runtime_api_port}"}
+        run_options = {**self._profile["docker_run"]}
+        run_options["ulimits"] = [Ulimit(**limit) for limit in run_options.get("ulimits", [])]
         try:
             container = DOCKER.get().containers.run(
                 self.image,
-                entrypoint=["/bin/sh", "-c", f'"$0" -m awslambdaric "$1" >{OUTPUT_PATH} 2>&1'],
-                command=[_PYTHON_IN_IMAGE, spec.handler],
+                entrypoint=entrypoint,
+                command=[spec.handler],
                 detach=True,
                 environment=env,
-                user=SANDBOX_USER,
-                working_dir="/var/task",
-                read_only=True,
-                tmpfs={"/tmp": f"size={spec.ephemeral_storage_mb}m,mode=1777"},
+                tmpfs={"/tmp": f"{self._profile['tmp']['tmpfs_options']},size={spec.ephemeral_storage_mb}m"},
                 volumes=volumes,
                 mem_limit=f"{spec.memory_mb}m",
                 memswap_limit=f"{spec.memory_mb}m",
                 nano_cpus=int(cpu_share(spec.memory_mb) * 1e9),
-                pids_limit=limits.PROCESSES_MAX,
-                ulimits=[Ulimit(name="nofile", soft=limits.FILE_DESCRIPTORS_MAX, hard=limits.FILE_DESCRIPTORS_MAX)],
                 network_mode="host",
+                **run_options,
                 labels={LABEL: "1", OWNER_LABEL: str(os.getpid()), "labkit.environment": spec.env_id},
                 name=f"labkit-{spec.lambda_env['AWS_LAMBDA_FUNCTION_NAME']}-{spec.env_id}",
             )
