@@ -573,18 +573,21 @@ def _emulator_flags(port: int, runtime_api_port: int, log_level: str | None) -> 
 class RieContainerPeer(EmulatorPeer):
     """The RIE inside labkit's sandbox image, in a container shaped like labkit's docker backend's.
 
-    Entrypoint ``/usr/local/bin/aws-lambda-rie`` running
-    ``/var/lang/bin/python3 -m awslambdaric <handler>``; ``code_dir`` staged world-readable and
-    bind-mounted read-only at /var/task; the sandbox user, read-only root, tmpfs /tmp, and the
-    memory limit (no swap), CPU share (``memory_mb / 1769`` vCPUs, capped at the host's cores),
-    pids and open-files limits that labkit's docker backend gives a function of ``memory_mb``.
+    Entrypoint ``/usr/local/bin/aws-lambda-rie`` running the image's ``/var/runtime/bootstrap``
+    (Lambda's sys.path, then awslambdaric) with ``_HANDLER=<handler>``, as the image's
+    ``/lambda-entrypoint.sh`` does when no Runtime API is given; ``code_dir`` staged
+    world-readable and bind-mounted read-only at /var/task. The container options are the ones
+    labkit's docker backend applies: ``sandbox/limits.json``'s ``docker_run`` profile (sandbox
+    user, read-only root, pids and open-files limits, dropped capabilities ...), its /tmp tmpfs,
+    the memory limit without swap, and ``memory_mb / 1769`` vCPUs capped at the host's cores.
     Host networking, with the emulator and its Runtime API on free loopback ports. The container
-    is labelled ``labkit=1`` (and with this process as owner, so ``labkit clean`` removes it if
-    this process is killed) and is removed on :meth:`close` and at interpreter exit.
-    A cold start is container create + start + emulator ready + first invoke's response.
+    is labelled ``labkit=1`` and with this process as owner (so ``labkit clean`` removes it if
+    this process is killed), and is removed on :meth:`close` and at interpreter exit. A cold
+    start is container create + start + emulator ready + the first invoke's response.
     """
 
     EMULATOR = "/usr/local/bin/aws-lambda-rie"
+    RUNTIME = "/var/runtime/bootstrap"
     PEER_LABEL = "labkit.peer"
 
     def __init__(
@@ -607,6 +610,7 @@ class RieContainerPeer(EmulatorPeer):
         self.ephemeral_storage_mb = ephemeral_storage_mb
         self.log_level = log_level
         self._staged: Path | None = None
+        self._profile: dict[str, Any] = {}
         self._client: Any = None
         self._container: Any = None
         self._exit_checked = 0.0
@@ -620,7 +624,9 @@ class RieContainerPeer(EmulatorPeer):
         return None if self._container is None else str(self._container.id)
 
     def _prepare(self) -> None:
+        from labkit.errors import BackendUnavailableError
         from labkit.runtime.backends.docker import DOCKER
+        from labkit.runtime.image import image_tag, sandbox_dir
         from labkit.runtime.scratch import stage_readable_copy
 
         try:
@@ -628,10 +634,11 @@ class RieContainerPeer(EmulatorPeer):
             self._client.ping()
         except Exception as exc:
             raise RieUnavailableError(f"Docker is not reachable ({exc}); start the Docker daemon") from exc
-        if self.image is None:
-            from labkit.runtime.image import image_tag
-
-            self.image = image_tag()
+        try:
+            self._profile = json.loads((sandbox_dir() / "limits.json").read_text())
+            self.image = self.image or image_tag()
+        except (BackendUnavailableError, OSError, ValueError) as exc:
+            raise RieUnavailableError(f"the sandbox recipes are not readable: {exc}") from exc
         try:
             self._client.images.get(self.image)
         except Exception as exc:
@@ -639,40 +646,27 @@ class RieContainerPeer(EmulatorPeer):
         self._staged = stage_readable_copy((self.code_dir,), "task")
 
     def run_kwargs(self) -> dict[str, Any]:
-        """The ``containers.run`` arguments: limits, user and mounts as labkit's docker backend sets them."""
+        """The ``containers.run`` arguments: the options labkit's docker backend gives a function of ``memory_mb``."""
         from docker.types import Ulimit
 
-        from labkit.runtime import limits
-        from labkit.runtime.backends.docker import LABEL, OWNER_LABEL, SANDBOX_USER, cpu_share
+        from labkit.runtime.backends.docker import LABEL, OWNER_LABEL, cpu_share
 
         assert self.port is not None and self.runtime_api_port is not None and self._staged is not None
-        env = {
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_mb),
-            "LAMBDA_TASK_ROOT": "/var/task",
-            "LAMBDA_RUNTIME_DIR": "/var/runtime",
-            "PYTHONPATH": "/var/runtime",
-            "PATH": "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
-            **self.env,
-        }
+        profile = {**self._profile["docker_run"]}
+        profile["ulimits"] = [Ulimit(**limit) for limit in profile.get("ulimits", [])]
+        env = {"_HANDLER": self.handler, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_mb), **self.env}
         return {
             "entrypoint": [self.EMULATOR],
-            "command": [
-                *_emulator_flags(self.port, self.runtime_api_port, self.log_level),
-                "/var/lang/bin/python3", "-m", "awslambdaric", self.handler,
-            ],
+            "command": [*_emulator_flags(self.port, self.runtime_api_port, self.log_level), self.RUNTIME, self.handler],
             "detach": True,
             "environment": env,
-            "user": SANDBOX_USER,
-            "working_dir": "/var/task",
-            "read_only": True,
-            "tmpfs": {"/tmp": f"size={self.ephemeral_storage_mb}m,mode=1777"},
+            "tmpfs": {"/tmp": f"{self._profile['tmp']['tmpfs_options']},size={self.ephemeral_storage_mb}m"},
             "volumes": {str(self._staged): {"bind": "/var/task", "mode": "ro"}},
             "mem_limit": f"{self.memory_mb}m",
             "memswap_limit": f"{self.memory_mb}m",
             "nano_cpus": int(cpu_share(self.memory_mb) * 1e9),
-            "pids_limit": limits.PROCESSES_MAX,
-            "ulimits": [Ulimit(name="nofile", soft=limits.FILE_DESCRIPTORS_MAX, hard=limits.FILE_DESCRIPTORS_MAX)],
             "network_mode": "host",
+            **profile,
             "labels": {LABEL: "1", OWNER_LABEL: str(os.getpid()), self.PEER_LABEL: "rie"},
             "name": f"labkit-rie-{os.getpid()}-{self.port}",
         }

@@ -1,4 +1,4 @@
-"""The benchmark peer: percentile and warm-latency helpers, the RIE binary cache, and the RIE for real."""
+"""The benchmark peers: percentile and warm-latency helpers, the RIE binary cache, the RIE for real on the host and in the sandbox image."""
 from __future__ import annotations
 
 import json
@@ -7,6 +7,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench import peers  # noqa: E402
 from bench.peers import RiePeer, RieUnavailableError, percentile, rie_arch, warm_latencies  # noqa: E402
+from tests.docker_support import unavailable  # noqa: E402
 
 # ---------------------------------------------------------------------------- helpers
 
@@ -174,13 +176,18 @@ _CONTAINER_HANDLER = (
     "    return {'echo': event, 'uid': os.getuid(), 'cwd': os.getcwd(), 'task_writable': task_writable,\n"
     "            'memory': os.environ['AWS_LAMBDA_FUNCTION_MEMORY_SIZE'], 'api': os.environ['AWS_LAMBDA_RUNTIME_API']}\n"
 )
-#: HostConfig fields that must match labkit's docker backend for the same memory size.
-_SAME_AS_LABKIT = ("Memory", "MemorySwap", "NanoCpus", "PidsLimit", "Ulimits", "ReadonlyRootfs", "NetworkMode", "Tmpfs")
+#: Container settings that must match labkit's docker backend for the same memory size.
+_HOST_CONFIG = ("Memory", "MemorySwap", "NanoCpus", "PidsLimit", "Ulimits", "ReadonlyRootfs", "NetworkMode", "Tmpfs",
+                "CapDrop", "SecurityOpt", "ExtraHosts")
 
 
-def _docker_or_skip() -> object:
+def _settings(container: Any) -> dict[str, object]:
+    config, host = container.attrs["Config"], container.attrs["HostConfig"]
+    return {"User": config["User"], "WorkingDir": config["WorkingDir"], **{k: host[k] for k in _HOST_CONFIG}}
+
+
+def _docker_or_skip() -> Any:
     """A Docker client with the sandbox image present, or a skip that prints why (a failure under LABKIT_REQUIRE_DOCKER=1)."""
-    reason = None
     try:
         from labkit.runtime.backends.docker import DOCKER
         from labkit.runtime.image import image_tag
@@ -190,20 +197,18 @@ def _docker_or_skip() -> object:
         client.images.get(image_tag())
         return client
     except Exception as exc:  # no SDK, no daemon, no image
-        reason = f"Docker or the sandbox image is unavailable ({type(exc).__name__}: {exc}); start the Docker daemon, then run: labkit image build"
-    if os.environ.get("LABKIT_REQUIRE_DOCKER") == "1":
-        pytest.fail(f"Docker is required here (LABKIT_REQUIRE_DOCKER=1) but {reason}", pytrace=False)
-    print(f"skipping: {reason}")
-    pytest.skip(reason)
+        reason = (f"Docker or the sandbox image is unavailable ({type(exc).__name__}: {exc}); "
+                  "start the Docker daemon, then run: labkit image build")
+    unavailable(reason)
 
 
-def _labkit_host_config(client: object, code: Path, memory_mb: int) -> dict[str, object]:
+def _labkit_settings(client: Any, code: Path, memory_mb: int) -> dict[str, object]:
     import labkit
 
     with labkit.Function("app.handler", code=code, memory_mb=memory_mb, backend="docker") as fn:
         assert fn.invoke({}).error is None
-        [container] = client.containers.list(filters={"label": [f"labkit.owner={os.getpid()}", "labkit.environment"]})  # type: ignore[attr-defined]
-        return {"User": container.attrs["Config"]["User"], **{k: container.attrs["HostConfig"][k] for k in _SAME_AS_LABKIT}}
+        [container] = client.containers.list(filters={"label": [f"labkit.owner={os.getpid()}", "labkit.environment"]})
+        return _settings(container)
 
 
 def test_rie_container_peer_runs_like_labkits_docker_backend_and_leaves_no_container(tmp_path: Path) -> None:
@@ -224,15 +229,15 @@ def test_rie_container_peer_runs_like_labkits_docker_backend_and_leaves_no_conta
         }
         samples = warm_latencies(lambda: rie.invoke({"n": 2}), n=20, warmup=2)
         assert len(samples) == 20
-        container = client.containers.get(container_id)  # type: ignore[attr-defined]
+        container = client.containers.get(container_id)
         assert container.labels["labkit"] == "1"
         assert container.attrs["Config"]["Entrypoint"] == ["/usr/local/bin/aws-lambda-rie"]
-        ours = {"User": container.attrs["Config"]["User"], **{k: container.attrs["HostConfig"][k] for k in _SAME_AS_LABKIT}}
-    assert not client.containers.list(all=True, filters={"id": container_id})  # type: ignore[attr-defined]
+        ours = _settings(container)
+    assert not client.containers.list(all=True, filters={"id": container_id})
     log = rie.log_text()
     assert "hello from the container" in log and log.count("REPORT RequestId: ") == 23
 
-    assert ours == _labkit_host_config(client, tmp_path, memory_mb)
+    assert ours == _labkit_settings(client, tmp_path, memory_mb)
 
     cold_peer = RieContainerPeer(handler="app.handler", code_dir=tmp_path, memory_mb=memory_mb)
     cold = cold_peer.cold_start()
@@ -240,4 +245,4 @@ def test_rie_container_peer_runs_like_labkits_docker_backend_and_leaves_no_conta
     assert cold.init_report_ms is not None and cold.init_report_ms > 0
     assert not cold_peer.running
     mine = {"label": [f"{RieContainerPeer.PEER_LABEL}=rie", f"labkit.owner={os.getpid()}"]}
-    assert not client.containers.list(all=True, filters=mine)  # type: ignore[attr-defined]
+    assert not client.containers.list(all=True, filters=mine)
