@@ -24,14 +24,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-# bench/docker.py is named like the Docker SDK: keep this folder off sys.path so `import docker` finds the SDK.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import labkit  # noqa: E402
+from labkit.runtime.backends.docker import cpu_share as share  # noqa: E402
 
-MB_PER_VCPU = 1769
 HANDLER = '''import time
 
 
@@ -51,11 +48,6 @@ class Sample:
     memory_mb: int
     duration_ms: float  # the REPORT's Duration
     cpu_ms: float  # CPU time the handler itself used
-
-
-def share(memory_mb: int) -> float:
-    """vCPUs for a memory size: memory / 1769, capped at this host's cores (as the docker backend sets it)."""
-    return min(memory_mb / MB_PER_VCPU, float(os.cpu_count() or 1))
 
 
 def measure(code: Path, backend: str, memory_mb: int, runs: int, loops: int) -> Sample:

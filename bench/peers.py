@@ -6,7 +6,7 @@ awslambdaric, Python and handler. Both peers share one interface (:class:`Emulat
 ``start()``, ``invoke(event) -> (body, seconds)``, ``cold_start()``, ``cold_start_seconds()``,
 ``log_text()``, ``close()`` and use as a context manager. The container peer runs the image's
 ``/usr/local/bin/aws-lambda-rie`` with the same user, mounts and limits as labkit's docker
-backend, so the two are compared like for like (``bench/docker.py``); its cold start is the
+backend, so the two are compared like for like (``bench/docker_backend.py``); its cold start is the
 wall time from creating a fresh container to the first invoke's response.
 
 For the host peer, the RIE binaries ship inside the aws-sam-cli wheel on PyPI

@@ -147,9 +147,11 @@ class ExecutionEnvironment:
             while True:
                 request = self._channel.next_request(deadline, tick=self._watch_sandbox)
                 if request.kind == "next":
+                    init_ms = _elapsed_ms(t0)
                     self._pending_next = request
                     self._refresh_peak()
-                    return _elapsed_ms(t0), None
+                    self._sandbox.init_done()
+                    return init_ms, None
                 if request.kind == "init-error":
                     self._channel.accept(request)
                     error = _json_or_text(request.body)

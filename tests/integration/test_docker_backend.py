@@ -81,7 +81,7 @@ def test_limits_are_set_on_the_container(make_code: CodeMaker) -> None:
         (container,) = DOCKER.get().containers.list(filters={"label": f"labkit.environment={env.id}"})
         host = container.attrs["HostConfig"]
     assert host["Memory"] == 1769 * 1024 * 1024 and host["MemorySwap"] == host["Memory"], "no swap"
-    assert host["NanoCpus"] == 1_000_000_000, "1,769 MB is one vCPU"
+    assert host["CpuQuota"] == host["CpuPeriod"] == 100_000, "1,769 MB is one vCPU"
     assert host["PidsLimit"] == 1024 and host["ReadonlyRootfs"]
 
 

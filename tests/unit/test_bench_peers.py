@@ -177,13 +177,15 @@ _CONTAINER_HANDLER = (
     "            'memory': os.environ['AWS_LAMBDA_FUNCTION_MEMORY_SIZE'], 'api': os.environ['AWS_LAMBDA_RUNTIME_API']}\n"
 )
 #: Container settings that must match labkit's docker backend for the same memory size.
-_HOST_CONFIG = ("Memory", "MemorySwap", "NanoCpus", "PidsLimit", "Ulimits", "ReadonlyRootfs", "NetworkMode", "Tmpfs",
+_HOST_CONFIG = ("Memory", "MemorySwap", "PidsLimit", "Ulimits", "ReadonlyRootfs", "NetworkMode", "Tmpfs",
                 "CapDrop", "SecurityOpt", "ExtraHosts")
 
 
 def _settings(container: Any) -> dict[str, object]:
     config, host = container.attrs["Config"], container.attrs["HostConfig"]
-    return {"User": config["User"], "WorkingDir": config["WorkingDir"], **{k: host[k] for k in _HOST_CONFIG}}
+    vcpus = host["NanoCpus"] / 1e9 if host["NanoCpus"] else host["CpuQuota"] / host["CpuPeriod"]
+    return {"User": config["User"], "WorkingDir": config["WorkingDir"], "vcpus": round(vcpus, 4),
+            **{k: host[k] for k in _HOST_CONFIG}}
 
 
 def _docker_or_skip() -> Any:

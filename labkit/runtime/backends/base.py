@@ -34,6 +34,9 @@ class Sandbox(Protocol):
     def exit_status(self) -> str | None:
         """None while running, else Lambda's wording: 'exit status 3' or 'signal: killed'."""
 
+    def init_done(self) -> None:
+        """The runtime finished INIT and asks for work: apply what holds only from the first invoke on."""
+
     def memory_now_mb(self) -> float:
         """Resident memory now."""
 

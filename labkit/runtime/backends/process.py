@@ -122,6 +122,9 @@ class ProcessSandbox:
             return None
         return f"signal: {signal_word(-code)}" if code < 0 else f"exit status {code}"
 
+    def init_done(self) -> None:
+        """Nothing to change: the process backend does not scale CPU with memory."""
+
     def memory_now_mb(self) -> float:
         now = _proc_number(self._proc_fd("statm"), None) * _PAGE / 1048576
         self._peak_mb = max(self._peak_mb, now)

@@ -2,7 +2,7 @@
 against the official Runtime Interface Emulator (RIE) run inside the same sandbox image with the
 same user, mounts and limits (bench.peers.RieContainerPeer), all measured in one run.
 
-    .venv/bin/python bench/docker.py [--memory 1769] [--n 1000] [--cold 5]
+    .venv/bin/python bench/docker_backend.py [--memory 1769] [--n 1000] [--cold 5]
 
 What is measured, each with the same trivial handler and event:
 
@@ -32,10 +32,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-# This file is named like the Docker SDK: keep its own folder off sys.path so `import docker` finds the SDK.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.peers import RieContainerPeer, RieUnavailableError, percentile, warm_latencies  # noqa: E402
 
