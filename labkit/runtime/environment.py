@@ -40,9 +40,10 @@ class _Outcome:
 class ExecutionEnvironment:
     """A runtime in its sandbox plus the Runtime API endpoint it talks to."""
 
-    def __init__(self, config: FunctionConfig, backend: Backend) -> None:
+    def __init__(self, config: FunctionConfig, backend: Backend, provisioned: bool = False) -> None:
         self.config = config
         self.backend = backend
+        self.provisioned = provisioned
         self.id = uuid.uuid4().hex[:12]
         self.log_stream = log_stream_name(config.version)
         self.log_events: list[tuple[int, str]] = []  # (epoch ms, line): this environment's log stream
@@ -115,6 +116,21 @@ class ExecutionEnvironment:
             log_stream=self.log_stream,
         )
 
+    def initialize(self) -> dict[str, Any] | None:
+        """Run INIT ahead of any invoke (provisioned concurrency); return the init error, or None.
+
+        Its output and INIT_REPORT go to the environment's log stream; the first invoke is then warm.
+        """
+        if self._sandbox is not None or self._dead:
+            return None
+        started_at = time.time()
+        init_ms, outcome = self._init(str(uuid.uuid4()))
+        status = "success" if outcome is None else outcome.status
+        lines = self._take_output()
+        lines.append(logs.init_report_line(init_ms, "init", status, outcome.error_type if outcome else None))
+        self._record(lines, started_at)
+        return None if outcome is None else outcome.error
+
     def shutdown(self) -> None:
         """End the runtime and free the endpoint (idempotent)."""
         self._dead = True
@@ -132,7 +148,12 @@ class ExecutionEnvironment:
             handler=self.config.handler,
             code_dir=self.config.code_dir,
             layers=self.config.layers,
-            lambda_env=lambda_environment(self.config, self.log_stream, self.backend.python_version),
+            lambda_env=lambda_environment(
+                self.config,
+                self.log_stream,
+                self.backend.python_version,
+                "provisioned-concurrency" if self.provisioned else "on-demand",
+            ),
             runtime_api_port=self._channel.port,
             memory_mb=self.config.memory_mb,
             ephemeral_storage_mb=self.config.ephemeral_storage_mb,

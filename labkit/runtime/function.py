@@ -30,6 +30,7 @@ class EnvironmentInfo:
     invocations: int
     idle_s: float
     busy: bool
+    provisioned: bool
 
 
 class Function:
@@ -83,13 +84,15 @@ class Function:
     def name(self) -> str:
         return self.config.name
 
-    def invoke(self, event: Any = None, *, client_context: dict[str, Any] | None = None) -> Invocation:
+    def invoke(
+        self, event: Any = None, *, client_context: dict[str, Any] | None = None, request_id: str | None = None
+    ) -> Invocation:
         """Invoke synchronously (RequestResponse): a warm environment if one is idle, else a cold start."""
         payload = encode_event(event)
         context = json.dumps(client_context) if client_context else None
         environment = self._acquire()
         try:
-            invocation = environment.invoke(payload, client_context=context)
+            invocation = environment.invoke(payload, request_id=request_id, client_context=context)
         finally:
             self._release(environment)
         self.history.append(invocation)
@@ -105,6 +108,33 @@ class Function:
         with ThreadPoolExecutor(max_workers=min(concurrency, len(events)), thread_name_prefix="labkit-invoke") as pool:
             return list(pool.map(self.invoke, events))
 
+    def provision(self, count: int) -> list[dict[str, Any]]:
+        """Keep `count` environments initialised ahead of invokes (provisioned concurrency).
+
+        Their INIT runs now, in parallel; invokes use them first, warm, and they are never reaped
+        for being idle. `provision(0)` releases them. Returns the init errors (empty when all are ready).
+        """
+        if count < 0:
+            raise ConfigurationError(f"count={count!r} must be 0 or more")
+        with self._lock:
+            have = [env for env in self._idle + list(self._busy) if env.provisioned]
+            surplus = [env for env in self._idle if env.provisioned][: max(0, len(have) - count)]
+            self._idle = [env for env in self._idle if env not in surplus]
+        for env in surplus:
+            env.shutdown()
+        fresh = [ExecutionEnvironment(self.config, self.backend, provisioned=True) for _ in range(count - len(have))]
+        if not fresh:
+            return []
+        with ThreadPoolExecutor(max_workers=min(len(fresh), 16), thread_name_prefix="labkit-provision") as pool:
+            errors = list(pool.map(ExecutionEnvironment.initialize, fresh))
+        with self._lock:
+            ready = [env for env in fresh if env.alive]
+            self._idle.extend(ready)
+        for env in fresh:
+            if not env.alive:
+                env.shutdown()
+        return [error for error in errors if error is not None]
+
     @property
     def environments(self) -> list[EnvironmentInfo]:
         """The live execution environments, idle and busy."""
@@ -112,7 +142,9 @@ class Function:
         with self._lock:
             envs = [(env, False) for env in self._idle] + [(env, True) for env in self._busy]
         return [
-            EnvironmentInfo(env.id, env.log_stream, env.invocations, 0.0 if busy else now - env.last_used, busy)
+            EnvironmentInfo(
+                env.id, env.log_stream, env.invocations, 0.0 if busy else now - env.last_used, busy, env.provisioned
+            )
             for env, busy in envs
         ]
 
@@ -120,8 +152,8 @@ class Function:
         """Shut down environments idle for longer than idle_timeout_s; return how many."""
         cutoff = time.monotonic() - self.idle_timeout_s
         with self._lock:
-            stale = [env for env in self._idle if env.last_used < cutoff]
-            self._idle = [env for env in self._idle if env.last_used >= cutoff]
+            stale = [env for env in self._idle if env.last_used < cutoff and not env.provisioned]
+            self._idle = [env for env in self._idle if env not in stale]
         for env in stale:
             env.shutdown()
         return len(stale)
@@ -153,7 +185,12 @@ class Function:
         with self._lock:
             if self._closed:
                 raise ConfigurationError(f"function {self.name} is closed: create a new labkit.Function")
-            environment = self._idle.pop() if self._idle else ExecutionEnvironment(self.config, self.backend)
+            provisioned = [env for env in self._idle if env.provisioned]
+            if provisioned:
+                environment = provisioned[-1]
+                self._idle.remove(environment)
+            else:
+                environment = self._idle.pop() if self._idle else ExecutionEnvironment(self.config, self.backend)
             self._busy.add(environment)
         return environment
 

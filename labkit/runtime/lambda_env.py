@@ -27,7 +27,9 @@ def trace_header(now: float | None = None) -> str:
     return f"Root=1-{epoch:08x}-{os.urandom(12).hex()};Parent={os.urandom(8).hex()};Sampled=0;Lineage=1:{os.urandom(4).hex()}:0"
 
 
-def lambda_environment(config: FunctionConfig, stream: str, python_version: str) -> dict[str, str]:
+def lambda_environment(
+    config: FunctionConfig, stream: str, python_version: str, initialization_type: str = "on-demand"
+) -> dict[str, str]:
     """Lambda's own variables plus the user's (paths are added by the backend)."""
     env = {
         "AWS_LAMBDA_FUNCTION_NAME": config.name,
@@ -35,7 +37,7 @@ def lambda_environment(config: FunctionConfig, stream: str, python_version: str)
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_mb),
         "AWS_LAMBDA_LOG_GROUP_NAME": config.log_group,
         "AWS_LAMBDA_LOG_STREAM_NAME": stream,
-        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": initialization_type,
         "AWS_EXECUTION_ENV": f"AWS_Lambda_python{python_version}",
         "AWS_REGION": config.region,
         "AWS_DEFAULT_REGION": config.region,

@@ -369,3 +369,38 @@ def test_nothing_is_left_when_the_parent_process_is_killed(hello: Path, tmp_path
     leftovers = subprocess.run([sys.executable, "-m", "labkit", "clean"], capture_output=True, text=True, timeout=60)
     assert leftovers.returncode == 0
     assert not Path(f"/tmp/labkit-runtime-{parent.pid}").exists()
+
+
+def test_provisioned_environments_are_initialised_ahead_and_never_cold(make_code: CodeMaker, backend: str) -> None:
+    code = make_code(
+        app="""
+        import os, time
+        INIT_AT = time.time()
+        print("init of a provisioned environment")
+        def handler(event, context):
+            time.sleep(event.get("sleep", 0))
+            return {"init_at": INIT_AT, "type": os.environ["AWS_LAMBDA_INITIALIZATION_TYPE"]}
+        """
+    )
+    with labkit.Function("app.handler", code=code, backend=backend, idle_timeout_s=0.5) as fn:
+        before = time.time()
+        assert fn.provision(2) == []
+        after = time.time()
+        assert [env.provisioned for env in fn.environments] == [True, True]
+        time.sleep(1.5)  # past the idle timeout: provisioned environments are not reaped
+        invocations = fn.invoke_many([{"sleep": 0.2}] * 2, concurrency=2)
+        assert not any(inv.report.cold for inv in invocations)
+        assert all(before <= inv.result["init_at"] <= after for inv in invocations), "INIT ran before the invokes"
+        assert {inv.result["type"] for inv in invocations} == {"provisioned-concurrency"}
+        assert "init of a provisioned environment" not in invocations[0].logs
+        third = fn.invoke_many([{"sleep": 0.2}] * 3, concurrency=3)
+        assert sum(inv.report.cold for inv in third) == 1, "beyond the provisioned ones, environments are on-demand"
+        fn.provision(0)
+        assert not any(env.provisioned for env in fn.environments)
+
+
+def test_provisioning_reports_init_errors(make_code: CodeMaker) -> None:
+    with labkit.Function("app.handler", code=make_code(app="import nope\n")) as fn:
+        errors = fn.provision(1)
+        assert [e["errorType"] for e in errors] == ["Runtime.ImportModuleError"]
+        assert fn.environments == []
