@@ -12,6 +12,8 @@ import threading
 import time
 import weakref
 from pathlib import Path
+
+from labkit.runtime.scratch import owner_dir, pid_alive
 from typing import Protocol
 
 
@@ -49,8 +51,6 @@ class Registry:
             functions = list(self._functions)
         for function in functions:
             function.close()
-        from labkit.runtime.scratch import owner_dir
-
         shutil.rmtree(owner_dir(), ignore_errors=True)
 
     def _reap_forever(self) -> None:
@@ -70,16 +70,6 @@ REGISTRY = Registry()
 _OWNER_DIR = re.compile(r"labkit-runtime-(\d+)")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def leftover_processes() -> list[tuple[int, int]]:
     """(pid, owner pid) of runtime processes whose labkit process is gone."""
     found = []
@@ -93,7 +83,7 @@ def leftover_processes() -> list[tuple[int, int]]:
         for item in environ.split(b"\0"):
             if item.startswith(b"TMPDIR="):
                 match = _OWNER_DIR.search(item.decode("utf-8", "replace"))
-                if match and not _alive(int(match.group(1))):
+                if match and not pid_alive(int(match.group(1))):
                     found.append((int(entry.name), int(match.group(1))))
                 break
     return found
@@ -114,7 +104,7 @@ def clean_all(verbose: bool = False) -> int:
     removed_dirs = 0
     for folder in Path(tempfile.gettempdir()).glob("labkit-runtime-*"):
         match = _OWNER_DIR.search(folder.name)
-        if match and not _alive(int(match.group(1))):
+        if match and not pid_alive(int(match.group(1))):
             shutil.rmtree(folder, ignore_errors=True)
             removed_dirs += 1
     containers = _clean_containers()

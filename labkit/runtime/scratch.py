@@ -13,6 +13,17 @@ def owner_dir(owner_pid: int | None = None) -> Path:
     return Path(tempfile.gettempdir()) / f"labkit-runtime-{owner_pid or os.getpid()}"
 
 
+def pid_alive(pid: int) -> bool:
+    """True while a process with this pid exists (an owner of scratch folders, containers)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def ensure_owner_dir() -> Path:
     """owner_dir(), created and traversable by a sandbox's unprivileged user."""
     path = owner_dir()

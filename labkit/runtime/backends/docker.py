@@ -18,7 +18,7 @@ from typing import Any
 
 from labkit.runtime import limits
 from labkit.runtime.backends.base import LaunchSpec
-from labkit.runtime.scratch import ensure_owner_dir, stage_readable_copy
+from labkit.runtime.scratch import ensure_owner_dir, pid_alive, stage_readable_copy
 
 LABEL = "labkit"
 OWNER_LABEL = "labkit.owner"
@@ -214,7 +214,7 @@ def remove_orphan_containers(all_owners: bool = False) -> int:
     removed = 0
     for container in client.containers.list(all=True, filters={"label": LABEL}):
         owner = container.labels.get(OWNER_LABEL, "")
-        if not all_owners and owner.isdigit() and _alive(int(owner)):
+        if not all_owners and owner.isdigit() and pid_alive(int(owner)):
             continue
         try:
             container.remove(force=True)
@@ -222,16 +222,6 @@ def remove_orphan_containers(all_owners: bool = False) -> int:
         except Exception:
             continue
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _image_python(tag: str) -> str:
