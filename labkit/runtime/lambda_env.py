@@ -24,7 +24,8 @@ def log_stream_name(version: str = "$LATEST", now: float | None = None) -> str:
 def trace_header(now: float | None = None) -> str:
     """An X-Ray trace header as Lambda passes in `_X_AMZN_TRACE_ID`."""
     epoch = int(now if now is not None else time.time())
-    return f"Root=1-{epoch:08x}-{os.urandom(12).hex()};Parent={os.urandom(8).hex()};Sampled=0;Lineage=1:{os.urandom(4).hex()}:0"
+    ids = os.urandom(24).hex()
+    return f"Root=1-{epoch:08x}-{ids[:24]};Parent={ids[24:40]};Sampled=0;Lineage=1:{ids[40:]}:0"
 
 
 def lambda_environment(

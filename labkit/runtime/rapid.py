@@ -90,8 +90,10 @@ class RuntimeApiChannel:
         Raises DeadlineReached at the deadline (time.monotonic) and SandboxExited when a
         watched fd reports the sandbox gone.
         """
-        for conn in self._connections.values():
-            request = self._parse(conn)
+        for fd, conn in list(self._connections.items()):
+            # What is already buffered, then what already arrived (the runtime asks for its next
+            # event right after we accept a response): no poll needed for either.
+            request = self._parse(conn) or self._receive(fd)
             if request is not None:
                 return request
         next_tick = time.monotonic() + tick_s
