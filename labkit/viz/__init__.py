@@ -1,0 +1,19 @@
+"""Pictures of what happened: matplotlib figures drawn from labkit's records (Invocations and the
+numbers taken from them), for the course notebooks.
+
+Each function takes records and returns a `matplotlib.figure.Figure` (not one managed by pyplot,
+so a notebook shows it once, where it is the cell's last expression or passed to `display`).
+Layout only: what to measure and how to count belongs to the code that made the records.
+
+- `timeline`: one lane per execution environment, INIT and handler segments on a time axis.
+- `phase_bars`: per invocation, INIT and handler time stacked; one panel per group to compare.
+- `init_by_size`: Init Duration against the size of the code a function imports.
+- `remaining_time`: what `context.get_remaining_time_in_millis()` said, step by step, up to the timeout.
+"""
+from __future__ import annotations
+
+from labkit.viz.coldstart import init_by_size
+from labkit.viz.deadline import remaining_time
+from labkit.viz.timeline import phase_bars, timeline
+
+__all__ = ["init_by_size", "phase_bars", "remaining_time", "timeline"]

@@ -1,0 +1,247 @@
+"""The chapters' exercise checks: each passes a good answer and fails a wrong one with a hint that helps."""
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from labkit.course.checks import CheckFailed, check
+from labkit.course.registry import REGISTRY
+from labkit.course.workspace import write_handler
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("LABKIT_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("LABKIT_WORK", raising=False)
+    return tmp_path / "home"
+
+
+def handler(name: str, source: str) -> Path:
+    return write_handler(f"tests/{name}.py", textwrap.dedent(source))
+
+
+def fails(name: str, answer: Any, hint: str) -> None:
+    with pytest.raises(CheckFailed, match=hint):
+        check(name, answer)
+
+
+def test_chapters_00_to_02_declare_their_exercises() -> None:
+    names = {exercise.name for exercise in REGISTRY.all()}
+    assert {
+        "00.first-invoke", "00.work-dir",
+        "01.greet", "01.billed-from-logs", "01.env-greeting", "01.remaining-time",
+        "02.count-environments", "02.move-to-init", "02.provisioned-cost",
+    } <= names
+
+
+# -- 01 -------------------------------------------------------------------------------------
+
+GREET = """
+def handler(event, context):
+    return {"message": f"Hello, {event.get('name', 'world')}!"}
+"""
+
+
+def test_greet_passes_a_greeting_handler(capsys: pytest.CaptureFixture[str]) -> None:
+    check("01.greet", handler("greet", GREET))
+    assert "passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "source, hint",
+    [
+        ('def handler(event, context):\n    return {"message": "Hello, Ada!"}\n', "use the name from the event"),
+        ('def handler(event, context):\n    return {"message": f"Hello, {event[\'name\']}!"}\n', "failed: KeyError"),
+        ('def handler(event, context):\n    return {"message": f"Hello, {event.get(\'name\')}!"}\n', "greet the world"),
+        ('def handler(event, context):\n    return f"Hello, {event.get(\'name\', \'world\')}!"\n', "return a dict"),
+        ("def handler(event):\n    return {}\n", "two arguments"),
+        ("def greet(event, context):\n    return {}\n", "no top-level function called `handler`"),
+    ],
+)
+def test_greet_hints(source: str, hint: str) -> None:
+    fails("01.greet", handler("greet", source), hint)
+
+
+def test_greet_wants_a_path() -> None:
+    fails("01.greet", GREET, "there is no file")
+    fails("01.greet", 42, "pass the path")
+
+
+def billed(logs: str) -> int:
+    line = next(line for line in logs.splitlines() if line.startswith("REPORT"))
+    return int(re.search(r"Billed Duration: (\d+) ms", line)[1])  # type: ignore[index]
+
+
+def test_billed_from_logs_passes_a_parser_of_the_report_line() -> None:
+    check("01.billed-from-logs", billed)
+
+
+@pytest.mark.parametrize(
+    "answer, hint",
+    [
+        (lambda logs: int(re.search(r"Billed Duration: (\d+)", logs)[1]), "read the line that starts with REPORT"),  # type: ignore[index]
+        (lambda logs: re.search(r"Billed Duration: (\d+)", logs.splitlines()[-1])[1], "return a number"),  # type: ignore[index]
+        (lambda logs: float(billed(logs)), "return an int"),
+        (2, "pass your function itself"),
+    ],
+)
+def test_billed_from_logs_hints(answer: Any, hint: str) -> None:
+    fails("01.billed-from-logs", answer, hint)
+
+
+ENV_GREETING = """
+import os
+def handler(event, context):
+    return {"message": f"{os.environ.get('GREETING', 'Hello')}, {event.get('name', 'world')}!"}
+"""
+
+
+def test_env_greeting_passes_a_configured_handler() -> None:
+    check("01.env-greeting", handler("env_greeting", ENV_GREETING))
+
+
+@pytest.mark.parametrize(
+    "source, hint",
+    [
+        (GREET, "read the greeting word from the environment"),
+        ("import os\ndef handler(event, context):\n    return {'message': os.environ['GREETING'] + ', Ada!'}\n", "failed: KeyError"),
+        ("import os\ndef handler(event, context):\n    return {'message': os.environ.get('GREETING', 'Hi') + ', Ada!'}\n", "fall back to 'Hello'"),
+    ],
+)
+def test_env_greeting_hints(source: str, hint: str) -> None:
+    fails("01.env-greeting", handler("env_greeting", source), hint)
+
+
+DEADLINE = """
+import time
+
+def process(item):
+    time.sleep(0.1)
+    return item * 2
+
+def handler(event, context):
+    items = list(event["items"])
+    done = []
+    while items and context.get_remaining_time_in_millis() > {margin}:
+        done.append(process(items.pop(0)))
+    return {{"done": done, "left": items}}
+"""
+
+
+@pytest.mark.slow
+def test_remaining_time_passes_a_handler_that_stops_in_time() -> None:
+    check("01.remaining-time", handler("deadline", DEADLINE.format(margin=300)))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "source, hint",
+    [
+        (DEADLINE.format(margin=0), "timed out"),
+        (DEADLINE.format(margin=300).replace('"left": items', '"left": []'), "'left' should hold exactly the items not processed"),
+        (DEADLINE.format(margin=300).replace("context.get_remaining_time_in_millis() > 300", "len(done) < 5"), "never asks the context"),
+        (DEADLINE.format(margin=300).replace('return {"done": done, "left": items}', "return done"), "keys 'done' and 'left'"),
+    ],
+)
+def test_remaining_time_hints(source: str, hint: str) -> None:
+    fails("01.remaining-time", handler("deadline", source), hint)
+
+
+# -- 02 -------------------------------------------------------------------------------------
+
+
+def fake(environment: str, cold: bool) -> SimpleNamespace:
+    return SimpleNamespace(environment_id=environment, report=SimpleNamespace(init_ms=80.0 if cold else None, duration_ms=5.0))
+
+
+BURST = [fake("a", True), fake("b", True), fake("a", False), fake("c", True)]
+
+
+def test_count_environments_passes_the_right_counts() -> None:
+    check("02.count-environments", {"invocations": BURST, "environments": 3, "cold_starts": 3})
+
+
+def test_count_environments_passes_with_a_real_burst() -> None:
+    import labkit
+
+    code = handler("sleepy", "import time\ndef handler(event, context):\n    time.sleep(0.3)\n    return context.log_stream_name\n").parent
+    with labkit.Function("sleepy.handler", code=code) as fn:
+        burst = fn.invoke_many([{}] * 3, concurrency=3)
+    streams = {inv.result for inv in burst}
+    check("02.count-environments", {"invocations": burst, "environments": len(streams), "cold_starts": 3})
+
+
+@pytest.mark.parametrize(
+    "answer, hint",
+    [
+        ({"invocations": BURST, "environments": 4, "cold_starts": 3}, "log stream of its own"),
+        ({"invocations": BURST, "environments": 3, "cold_starts": 4}, "Init Duration"),
+        ({"invocations": BURST, "environments": 3.0, "cold_starts": 3}, "an int"),
+        ({"invocations": BURST, "environments": 3}, "missing \\['cold_starts'\\]"),
+        ({"invocations": [fake("a", True), fake("a", False)], "environments": 1, "cold_starts": 1}, "concurrency above 1"),
+        ({"invocations": [], "environments": 0, "cold_starts": 0}, "invoke_many"),
+        ([3, 3], "pass a dict"),
+    ],
+)
+def test_count_environments_hints(answer: Any, hint: str) -> None:
+    fails("02.count-environments", answer, hint)
+
+
+WORDS = """
+import time
+
+def load_stopwords():
+    time.sleep(0.5)
+    return {{"the", "a", "an", "and", "of", "to", "in", "is", "it"}}
+{setup}
+def handler(event, context):
+{body}
+    words = [w for w in event["text"].lower().split() if w not in stopwords]
+    return {{"words": len(words)}}
+"""
+
+
+@pytest.mark.slow
+def test_move_to_init_passes_setup_at_module_level() -> None:
+    check("02.move-to-init", handler("words", WORDS.format(setup="STOPWORDS = load_stopwords()", body="    stopwords = STOPWORDS")))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "setup, body, hint",
+    [
+        ("", "    stopwords = load_stopwords()", "still happens inside the handler"),
+        ("STOPWORDS = load_stopwords()", "    stopwords = STOPWORDS\n    return {'words': 2}", "must still depend on each event"),
+    ],
+)
+def test_move_to_init_hints(setup: str, body: str, hint: str) -> None:
+    fails("02.move-to-init", handler("words", WORDS.format(setup=setup, body=body)), hint)
+
+
+def provisioned(environments: int, memory_mb: int, hours: float) -> float:
+    blocks = -(-hours * 3600 // 300)
+    return environments * memory_mb / 1024 * blocks * 300 * 0.0000041667
+
+
+def test_provisioned_cost_passes_the_formula() -> None:
+    check("02.provisioned-cost", provisioned)
+
+
+@pytest.mark.parametrize(
+    "answer, hint",
+    [
+        (lambda n, mb, h: n * mb / 1024 * h * 3600 * 0.0000041667, "whole 5-minute blocks"),
+        (lambda n, mb, h: provisioned(n, mb, h) * 1024, "1,024 times too big"),
+        (lambda n, mb, h: provisioned(n, mb, h) * 1.024, "not 1,000"),
+        (lambda n, mb, h: provisioned(n, mb, h) * 4, "multiply environments"),
+        (lambda n, mb, h: str(provisioned(n, mb, h)), "return a number"),
+        (provisioned(1, 1024, 1), "pass your function itself"),
+    ],
+)
+def test_provisioned_cost_hints(answer: Any, hint: str) -> None:
+    fails("02.provisioned-cost", answer, hint)
