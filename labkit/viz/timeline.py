@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -15,7 +16,7 @@ ARRIVAL_MARKER = "v"
 
 
 def _legend(ax: Axes, with_errors: bool) -> None:
-    handles = [
+    handles: list[Artist] = [
         Patch(facecolor=INIT_COLOR, label="INIT (cold start)"),
         Patch(facecolor=HANDLER_COLOR, label="handler (invoke)"),
     ]

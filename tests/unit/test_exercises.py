@@ -34,8 +34,8 @@ def test_chapters_00_to_02_declare_their_exercises() -> None:
     names = {exercise.name for exercise in REGISTRY.all()}
     assert {
         "00.first-invoke", "00.work-dir",
-        "01.greet", "01.billed-from-logs", "01.env-greeting", "01.remaining-time",
-        "02.count-environments", "02.move-to-init", "02.provisioned-cost",
+        "01.greet", "01.billed-ms", "01.env-greeting", "01.deadline",
+        "02.count-envs", "02.move-to-init", "02.provisioned",
     } <= names
 
 
@@ -78,7 +78,7 @@ def billed(logs: str) -> int:
 
 
 def test_billed_from_logs_passes_a_parser_of_the_report_line() -> None:
-    check("01.billed-from-logs", billed)
+    check("01.billed-ms", billed)
 
 
 @pytest.mark.parametrize(
@@ -91,7 +91,7 @@ def test_billed_from_logs_passes_a_parser_of_the_report_line() -> None:
     ],
 )
 def test_billed_from_logs_hints(answer: Any, hint: str) -> None:
-    fails("01.billed-from-logs", answer, hint)
+    fails("01.billed-ms", answer, hint)
 
 
 ENV_GREETING = """
@@ -135,7 +135,7 @@ def handler(event, context):
 
 @pytest.mark.slow
 def test_remaining_time_passes_a_handler_that_stops_in_time() -> None:
-    check("01.remaining-time", handler("deadline", DEADLINE.format(margin=300)))
+    check("01.deadline", handler("deadline", DEADLINE.format(margin=300)))
 
 
 @pytest.mark.slow
@@ -149,7 +149,7 @@ def test_remaining_time_passes_a_handler_that_stops_in_time() -> None:
     ],
 )
 def test_remaining_time_hints(source: str, hint: str) -> None:
-    fails("01.remaining-time", handler("deadline", source), hint)
+    fails("01.deadline", handler("deadline", source), hint)
 
 
 # -- 02 -------------------------------------------------------------------------------------
@@ -163,7 +163,7 @@ BURST = [fake("a", True), fake("b", True), fake("a", False), fake("c", True)]
 
 
 def test_count_environments_passes_the_right_counts() -> None:
-    check("02.count-environments", {"invocations": BURST, "environments": 3, "cold_starts": 3})
+    check("02.count-envs", {"invocations": BURST, "environments": 3, "cold_starts": 3})
 
 
 def test_count_environments_passes_with_a_real_burst() -> None:
@@ -173,7 +173,7 @@ def test_count_environments_passes_with_a_real_burst() -> None:
     with labkit.Function("sleepy.handler", code=code) as fn:
         burst = fn.invoke_many([{}] * 3, concurrency=3)
     streams = {inv.result for inv in burst}
-    check("02.count-environments", {"invocations": burst, "environments": len(streams), "cold_starts": 3})
+    check("02.count-envs", {"invocations": burst, "environments": len(streams), "cold_starts": 3})
 
 
 @pytest.mark.parametrize(
@@ -189,7 +189,7 @@ def test_count_environments_passes_with_a_real_burst() -> None:
     ],
 )
 def test_count_environments_hints(answer: Any, hint: str) -> None:
-    fails("02.count-environments", answer, hint)
+    fails("02.count-envs", answer, hint)
 
 
 WORDS = """
@@ -229,7 +229,7 @@ def provisioned(environments: int, memory_mb: int, hours: float) -> float:
 
 
 def test_provisioned_cost_passes_the_formula() -> None:
-    check("02.provisioned-cost", provisioned)
+    check("02.provisioned", provisioned)
 
 
 @pytest.mark.parametrize(
@@ -244,4 +244,4 @@ def test_provisioned_cost_passes_the_formula() -> None:
     ],
 )
 def test_provisioned_cost_hints(answer: Any, hint: str) -> None:
-    fails("02.provisioned-cost", answer, hint)
+    fails("02.provisioned", answer, hint)

@@ -66,7 +66,7 @@ def greet(answer: Any) -> None:
             expect(got == wanted, f"with an empty event the message is {got!r}: when there is no name, greet the world.")
 
 
-# -- 01.billed-from-logs -------------------------------------------------------------------
+# -- 01.billed-ms -------------------------------------------------------------------
 
 _SAMPLE_IDS = ("3f2b1c9e-5d1a-4a6e-9c2b-7e8f0a1b2c3d", "b7c8d9e0-1f2a-4b3c-8d4e-5f6a7b8c9d0e")
 
@@ -78,7 +78,7 @@ def _sample_logs(request_id: str, printed: str, duration: str, billed: int, init
     return f"START RequestId: {request_id} Version: $LATEST\n{printed}\nEND RequestId: {request_id}\n{report}\n"
 
 
-@exercise("01.billed-from-logs", title="Read Billed Duration from the REPORT line")
+@exercise("01.billed-ms", title="Read Billed Duration from the REPORT line")
 def billed_from_logs(answer: Any) -> None:
     """`answer`: a function taking an invocation's log text and returning its Billed Duration (int, ms)."""
     expect(callable(answer), "pass your function itself (its name, without calling it).")
@@ -113,13 +113,13 @@ def env_greeting(answer: Any) -> None:
             expect(got == wanted, f"without GREETING the handler returned {got!r}: fall back to 'Hello' when the variable is not set.")
 
 
-# -- 01.remaining-time ---------------------------------------------------------------------
+# -- 01.deadline ---------------------------------------------------------------------
 
 DEADLINE_TIMEOUT_S = 1
 DEADLINE_ITEMS = 20
 
 
-@exercise("01.remaining-time", title="Stop before the deadline with get_remaining_time_in_millis")
+@exercise("01.deadline", title="Stop before the deadline with get_remaining_time_in_millis")
 def remaining_time(answer: Any) -> None:
     """`answer`: the path of a handler that processes event["items"] (100 ms each) while time remains.
 

@@ -24,7 +24,7 @@ def _invocations(value: Any) -> list[Any]:
     return list(value)
 
 
-@exercise("02.count-environments", title="Count the execution environments of a burst")
+@exercise("02.count-envs", title="Count the execution environments of a burst")
 def count_environments(answer: Any) -> None:
     """`answer`: {"invocations": the burst's Invocations, "environments": int, "cold_starts": int}."""
     expect(isinstance(answer, dict), 'pass a dict: {"invocations": burst, "environments": ..., "cold_starts": ...}.')
@@ -70,7 +70,7 @@ def move_to_init(answer: Any) -> None:
     expect(init_ms >= SLOW_SETUP_MS * 0.8, f"INIT took only {init_ms:.0f} ms: the stopwords should be loaded once, when the module is imported.")
 
 
-@exercise("02.provisioned-cost", title="Price provisioned concurrency")
+@exercise("02.provisioned", title="Price provisioned concurrency")
 def provisioned_cost(answer: Any) -> None:
     """`answer`: a function (environments, memory_mb, hours) -> dollars for keeping them provisioned."""
     expect(callable(answer), "pass your function itself (its name, without calling it).")
