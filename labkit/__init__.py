@@ -18,6 +18,8 @@ _EXPORTS = {
     "doctor": "labkit.runtime.doctor",
     "check": "labkit.course.checks",
     "progress": "labkit.course.progress",
+    "clock": "labkit.clock",
+    "LambdaService": "labkit.service.lambda_service",
 }
 
 __all__ = sorted(_EXPORTS)

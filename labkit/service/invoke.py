@@ -1,0 +1,346 @@
+"""Invoking a function as the Lambda service does: qualifier and alias routing, concurrency and throttles.
+
+* :class:`RuntimePool` keeps one :class:`labkit.Function` per version (and per alias invoking
+  it), so each version's environments are reused across invokes and its code and configuration
+  are the ones frozen when it was published. When $LATEST changes, its old ``Function`` is retired
+  and closed once its last invoke returns.
+* :class:`ConcurrencyLimiter` counts concurrent executions per function and for the account:
+  a function with reserved concurrency runs at most that many at once (Reason
+  ``ReservedFunctionConcurrentInvocationLimitExceeded``); the others share what is left of the
+  account's limit (``ConcurrentInvocationLimitExceeded``). It records, per function, the
+  concurrency over time (lesson time, executions) and counters a lesson can plot.
+* :class:`Invoker` puts them together for one synchronous invoke; the async queue calls it too.
+"""
+from __future__ import annotations
+
+import dataclasses
+import random
+import threading
+import uuid
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from labkit.errors import ConfigurationError
+from labkit.runtime.backends import Backend
+from labkit.runtime.function import Function
+from labkit.runtime.invocation import Invocation
+from labkit.service.clock import LessonClock
+from labkit.service.exceptions import (
+    ACCOUNT_LIMIT,
+    RESERVED_LIMIT,
+    InvalidParameterValueException,
+    ServiceException,
+    TooManyRequestsException,
+)
+from labkit.service.models import Alias, LambdaModel, VersionConfig, function_arn
+
+SERIES_MAX_SAMPLES = 100_000
+
+
+# --------------------------------------------------------------------------- runtime functions
+
+
+@dataclass
+class _Entry:
+    revision: str
+    function: Function
+    in_flight: int = 0
+    retired: bool = False
+
+
+@dataclass(frozen=True)
+class Lease:
+    """One invoke's hold on a runtime function (given back when the invoke returns)."""
+
+    key: tuple[str, str, str]
+    entry: _Entry
+
+    @property
+    def function(self) -> Function:
+        return self.entry.function
+
+
+class RuntimePool:
+    """The live `labkit.Function` of each (function, version, alias)."""
+
+    def __init__(self, backend: Backend, endpoint_url: str | None = None, idle_timeout_s: float = 300) -> None:
+        self.backend = backend
+        self.endpoint_url = endpoint_url
+        self.idle_timeout_s = idle_timeout_s
+        self._entries: dict[tuple[str, str, str], _Entry] = {}
+        self._retired: list[_Entry] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def lease(self, config: VersionConfig, alias: str | None = None) -> Lease:
+        key = (config.function_name, config.version, alias or "")
+        stale: _Entry | None = None
+        with self._lock:
+            if self._closed:
+                raise ServiceException("The Lambda service is shutting down.")
+            entry = self._entries.get(key)
+            if entry is None or entry.revision != config.revision_id:
+                if entry is not None:
+                    stale = self._retire(entry)
+                entry = _Entry(config.revision_id, self._make(config))
+                self._entries[key] = entry
+            entry.in_flight += 1
+        if stale is not None:
+            stale.function.close()
+        return Lease(key, entry)
+
+    def give_back(self, lease: Lease) -> None:
+        entry = lease.entry
+        with self._lock:
+            entry.in_flight -= 1
+            close = entry.retired and entry.in_flight == 0
+            if close:
+                self._retired.remove(entry)
+        if close:
+            entry.function.close()
+
+    def function(self, config: VersionConfig, alias: str | None = None) -> Function:
+        """The runtime function of a version (created when missing), without taking a lease."""
+        lease = self.lease(config, alias)
+        self.give_back(lease)
+        return lease.function
+
+    def drop(self, name: str, version: str | None = None, alias: str | None = None) -> None:
+        """Retire the runtime functions of a function (or of one version, or one alias)."""
+        with self._lock:
+            keys = [
+                key for key in self._entries
+                if key[0] == name and (version is None or key[1] == version) and (alias is None or key[2] == alias)
+            ]
+            closing = [entry for entry in (self._retire(self._entries[key]) for key in keys) if entry is not None]
+        for entry in closing:
+            entry.function.close()
+
+    def functions(self) -> list[Function]:
+        with self._lock:
+            return [entry.function for entry in self._entries.values()]
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            entries = list(self._entries.values()) + self._retired
+            self._entries.clear()
+            self._retired.clear()
+        for entry in entries:
+            entry.function.close()
+
+    def _retire(self, entry: _Entry) -> _Entry | None:
+        """Under the lock: take entry out of service; returned when it can be closed at once."""
+        for key, value in list(self._entries.items()):
+            if value is entry:
+                del self._entries[key]
+        entry.retired = True
+        if entry.in_flight == 0:
+            return entry
+        self._retired.append(entry)
+        return None
+
+    def _make(self, config: VersionConfig) -> Function:
+        try:
+            function = Function(
+                config.handler,
+                code=config.code.folder,
+                memory_mb=config.memory_size,
+                timeout_s=config.timeout,
+                env=config.environment,
+                backend="process",
+                name=config.function_name,
+                ephemeral_storage_mb=config.ephemeral_storage,
+                idle_timeout_s=self.idle_timeout_s,
+                log_format=config.log_format,
+            )
+        except ConfigurationError as exc:
+            raise InvalidParameterValueException(str(exc)) from None
+        # The service's backend (resolved once), the version's number, and the local AWS endpoint
+        # added to the user's variables (the 4 KB limit was checked on the user's variables alone).
+        function.backend = self.backend
+        env = dict(config.environment)
+        if self.endpoint_url:
+            env.setdefault("AWS_ENDPOINT_URL", self.endpoint_url)
+        function.config = dataclasses.replace(function.config, env=env, version=config.version)
+        return function
+
+
+# --------------------------------------------------------------------------- concurrency
+
+
+@dataclass
+class _Counters:
+    invocations: int = 0
+    errors: int = 0
+    throttles: int = 0
+    cold_starts: int = 0
+    concurrency: int = 0
+    peak: int = 0
+    async_received: int = 0
+    async_retries: int = 0
+    async_expired: int = 0
+    async_dropped: int = 0
+    destination_failures: int = 0
+    dead_letter_errors: int = 0
+    samples: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=SERIES_MAX_SAMPLES))
+
+
+@dataclass(frozen=True)
+class FunctionMetrics:
+    """What happened to one function (or to the whole account, name ``"*"``) so far.
+
+    ``samples`` is the concurrency over time: (lesson time, concurrent executions) at each change,
+    a step series ready to plot (``plt.step(*zip(*m.samples), where="post")``).
+    """
+
+    name: str
+    invocations: int
+    errors: int
+    throttles: int
+    cold_starts: int
+    concurrency: int
+    peak_concurrency: int
+    async_received: int
+    async_retries: int
+    async_expired: int
+    async_dropped: int
+    destination_failures: int
+    dead_letter_errors: int
+    samples: list[tuple[float, int]]
+
+    @property
+    def times(self) -> list[float]:
+        return [t for t, _ in self.samples]
+
+    @property
+    def values(self) -> list[int]:
+        return [n for _, n in self.samples]
+
+
+ACCOUNT = "*"
+
+
+class ConcurrencyLimiter:
+    """Concurrent executions per function and for the account; throttles; counters and series."""
+
+    def __init__(self, model: LambdaModel, clock: LessonClock) -> None:
+        self.model = model
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._counters: dict[str, _Counters] = defaultdict(_Counters)
+        self._unreserved_in_use = 0
+
+    def acquire(self, name: str) -> bool:
+        """Take one execution slot or raise TooManyRequestsException; returns the slot's pool (True: unreserved)."""
+        reserved = self.model.reserved_of(name)
+        unreserved_limit = self.model.unreserved_limit() if reserved is None else 0
+        with self._lock:
+            counters = self._counters[name]
+            if reserved is not None:
+                if counters.concurrency >= reserved:
+                    counters.throttles += 1
+                    self._counters[ACCOUNT].throttles += 1
+                    raise TooManyRequestsException(RESERVED_LIMIT)
+            elif self._unreserved_in_use >= unreserved_limit:
+                counters.throttles += 1
+                self._counters[ACCOUNT].throttles += 1
+                raise TooManyRequestsException(ACCOUNT_LIMIT)
+            else:
+                self._unreserved_in_use += 1
+            self._step(name, counters, +1)
+            return reserved is None
+
+    def release(self, name: str, unreserved: bool) -> None:
+        with self._lock:
+            if unreserved:
+                self._unreserved_in_use -= 1
+            self._step(name, self._counters[name], -1)
+
+    def count(self, name: str, **increments: int) -> None:
+        """Add to counters (invocations, errors, cold_starts, async_...) of a function and the account."""
+        with self._lock:
+            for target in (self._counters[name], self._counters[ACCOUNT]):
+                for key, value in increments.items():
+                    setattr(target, key, getattr(target, key) + value)
+
+    def metrics(self, name: str = ACCOUNT) -> FunctionMetrics:
+        with self._lock:
+            c = self._counters[name]
+            return FunctionMetrics(
+                name, c.invocations, c.errors, c.throttles, c.cold_starts, c.concurrency, c.peak,
+                c.async_received, c.async_retries, c.async_expired, c.async_dropped, c.destination_failures,
+                c.dead_letter_errors, list(c.samples),
+            )
+
+    def names(self) -> list[str]:
+        with self._lock:
+            return sorted(name for name in self._counters if name != ACCOUNT)
+
+    def _step(self, name: str, counters: _Counters, delta: int) -> None:
+        now = self.clock.now()
+        for target in (counters, self._counters[ACCOUNT]):
+            target.concurrency += delta
+            target.peak = max(target.peak, target.concurrency)
+            target.samples.append((now, target.concurrency))
+
+
+# --------------------------------------------------------------------------- one invoke
+
+
+@dataclass(frozen=True)
+class InvokeResult:
+    invocation: Invocation
+    executed_version: str
+    function_arn: str  # qualified with what was invoked ($LATEST, version or alias)
+
+
+class Invoker:
+    """Resolves a qualifier (alias weights included), takes a concurrency slot and invokes."""
+
+    def __init__(self, model: LambdaModel, pool: RuntimePool, limiter: ConcurrencyLimiter) -> None:
+        self.model = model
+        self.pool = pool
+        self.limiter = limiter
+        self._random = random.Random()
+
+    def resolve(self, name: str, qualifier: str | None) -> tuple[VersionConfig, Alias | None]:
+        state, config, alias = self.model.resolve(name, qualifier)
+        if alias is not None and alias.weights:
+            (extra, weight), = alias.weights.items()
+            if self._random.random() < weight:
+                config = state.version(extra)
+        return config, alias
+
+    def invoke(
+        self,
+        name: str,
+        qualifier: str | None,
+        payload: bytes,
+        *,
+        client_context: dict[str, Any] | None = None,
+        request_id: str | None = None,
+    ) -> InvokeResult:
+        config, alias = self.resolve(name, qualifier)
+        unreserved = self.limiter.acquire(name)
+        try:
+            lease = self.pool.lease(config, alias.name if alias else None)
+            try:
+                invocation = lease.function.invoke(
+                    payload, client_context=client_context, request_id=request_id or str(uuid.uuid4())
+                )
+            except ConfigurationError as exc:  # the runtime function was closed under us (deleted, shut down)
+                raise ServiceException(f"The function could not run: {exc}") from None
+            finally:
+                self.pool.give_back(lease)
+        finally:
+            self.limiter.release(name, unreserved)
+        self.limiter.count(
+            name,
+            invocations=1,
+            errors=1 if invocation.error is not None else 0,
+            cold_starts=1 if invocation.report.cold else 0,
+        )
+        invoked = alias.name if alias else config.version
+        return InvokeResult(invocation, config.version, function_arn(name, invoked))
