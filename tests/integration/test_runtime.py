@@ -404,3 +404,10 @@ def test_provisioning_reports_init_errors(make_code: CodeMaker) -> None:
         errors = fn.provision(1)
         assert [e["errorType"] for e in errors] == ["Runtime.ImportModuleError"]
         assert fn.environments == []
+
+
+def test_no_bytecode_is_written_into_the_code_folder(make_code: CodeMaker, backend: str) -> None:
+    code = make_code(app="import helper\ndef handler(e, c):\n    return helper.VALUE\n", helper="VALUE = 7\n")
+    with labkit.Function("app.handler", code=code, backend=backend) as fn:
+        assert fn.invoke({}).result == 7
+    assert not (code / "__pycache__").exists(), "Lambda's /var/task is read-only: nothing is compiled into it"

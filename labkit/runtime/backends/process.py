@@ -2,8 +2,9 @@
 
 Isolation is what a process gives: its own session and process group, Lambda's environment only
 (the parent's variables do not leak in), `python -S` with just the task root, layers and the
-runtime on sys.path (as on Lambda: no packages of the host's venv), a private TMPDIR, the open-files
-limit, and a memory limit watched by the environment. `/tmp` itself is shared: the docker backend
+runtime on sys.path (as on Lambda: no packages of the host's venv), `-B` (no bytecode written
+into the code folder: Lambda's /var/task is read-only), a private TMPDIR, the open-files limit,
+and a memory limit watched by the environment. `/tmp` itself is shared: the docker backend
 gives each environment its own.
 """
 from __future__ import annotations
@@ -212,7 +213,7 @@ class ProcessBackend:
 
         def start() -> subprocess.Popen[bytes]:
             return subprocess.Popen(
-                [sys.executable, "-S", "-m", "awslambdaric", spec.handler],
+                [sys.executable, "-S", "-B", "-m", "awslambdaric", spec.handler],
                 cwd=task_root,
                 env=env,
                 stdin=subprocess.DEVNULL,
