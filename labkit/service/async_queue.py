@@ -4,8 +4,9 @@ Rules (shared/FACTS.md, "Asynchronous invocation"):
 
 * A function error (an exception, a timeout, a crash) is retried up to ``MaximumRetryAttempts``
   times (default 2): 1 minute after the first attempt, 2 minutes after the second.
-* A throttle is retried with back-off from 1 s, doubling, up to 5 minutes between attempts, for as
-  long as the event is younger than ``MaximumEventAgeInSeconds`` (default 6 hours).
+* A throttle is retried with back-off from 1 s, doubling, up to 5 minutes between attempts
+  (each wait jittered within the upper half of its step), for as long as the event is younger
+  than ``MaximumEventAgeInSeconds`` (default 6 hours).
 * An event older than that is discarded (``EventAgeExceeded``); one whose retries are used up
   fails with ``RetriesExhausted``. Failures go to the on-failure destination and to the
   dead-letter queue when they are configured; successes to the on-success destination.
@@ -22,6 +23,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import random
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -136,6 +138,7 @@ class AsyncQueue:
         self._wake = threading.Condition(self._lock)
         self._heap: list[_Due] = []
         self._seq = itertools.count()
+        self._random = random.Random()
         self._running = 0
         self._closing = False
         self._finished: set[str] = set()
@@ -251,8 +254,7 @@ class AsyncQueue:
             event.throttles += 1
             if event.last is None or event.last.outcome == "throttled":
                 event.last = attempt
-            delay = min(THROTTLE_BACKOFF_MAX_S, THROTTLE_BACKOFF_MIN_S * 2 ** (event.throttles - 1))
-            self._retry(event, delay, settings)
+            self._retry(event, self._backoff(event.throttles), settings)
         else:
             event.invokes += 1
             event.last = attempt
@@ -264,6 +266,15 @@ class AsyncQueue:
             event.retries += 1
             self._count(event.function_name, async_retries=1)
             self._retry(event, delay, settings)
+
+    def _backoff(self, throttles: int) -> float:
+        """The wait before the next try after `throttles` throttles: 1 s doubling to 5 min, jittered.
+
+        The jitter (a random part of the upper half of each step) keeps events throttled
+        together from coming back together, which would throttle them again.
+        """
+        step = min(THROTTLE_BACKOFF_MAX_S, THROTTLE_BACKOFF_MIN_S * 2 ** (throttles - 1))
+        return max(THROTTLE_BACKOFF_MIN_S, step * (0.5 + 0.5 * self._random.random()))
 
     def _retry(self, event: AsyncEvent, delay_s: float, settings: AsyncSettings) -> None:
         """Schedule the next try; an event that would be too old by then is looked at when it expires."""

@@ -348,6 +348,10 @@ class LambdaResponses:
                 headers["X-Amz-Log-Result"] = base64.b64encode(invocation.logs.encode()[-LOG_TAIL_BYTES:]).decode()
             return HttpResponse(200, body, headers)
         if invocation_type == "Event":
+            if len(payload) > limits.ASYNC_REQUEST_MAX_BYTES:
+                raise RequestTooLargeException(
+                    f"Request must be smaller than {limits.ASYNC_REQUEST_MAX_BYTES} bytes for the InvokeFunction operation"
+                )
             _check_json(payload)
             request_id = self.service.invoke_async(name, qualifier, payload)
             return HttpResponse(202, b"", {"x-amzn-RequestId": request_id})

@@ -152,35 +152,44 @@ def test_maximum_retry_attempts_bounds_the_attempts(retries: int) -> None:
 
 
 def test_throttles_back_off_from_one_second_doubling_until_the_event_is_too_old() -> None:
-    settings = AsyncSettings(max_age_s=60, on_failure=FAILED)
-    queue, plan, sender, clock = make_queue(speed=500, settings=settings)  # 60 lesson s = 0.12 real s
+    settings = AsyncSettings(max_age_s=120, on_failure=FAILED)
+    queue, plan, sender, clock = make_queue(speed=500, settings=settings)  # 120 lesson s = 0.24 real s
     submit(queue, clock, ["throttle"], "req-5")
     assert queue.wait_idle(5)
     queue.close()
     times = [t for t, _ in plan.calls["req-5"]]
     gaps = [b - a for a, b in zip(times, times[1:])]
-    # 1, 2, 4, 8, 16 s between attempts; the next (32 s) would pass the 60 s age: it expires at 60 s
-    assert len(gaps) == 5
-    for gap, expected in zip(gaps, [1, 2, 4, 8, 16]):
-        assert expected <= gap < expected * 1.2 + 3, gaps
+    # steps of 1, 2, 4, 8, 16, 32, 64 s, each wait jittered within the upper half of its step
+    assert len(gaps) >= 5
+    for gap, step in zip(gaps, [1, 2, 4, 8, 16, 32, 64]):
+        assert max(1, step / 2) <= gap < step * 1.2 + 3, gaps
     [outcome] = queue.outcomes
     assert outcome.condition == EVENT_AGE_EXCEEDED
-    assert 60 <= outcome.age_s < 65
-    assert "EventAgeExceeded" in outcome.log and "60 s" in outcome.log
+    assert 120 <= outcome.age_s < 125
+    assert "EventAgeExceeded" in outcome.log and "120 s" in outcome.log
     record = sender.sent[0].body
     assert record["requestContext"]["condition"] == "EventAgeExceeded"
     assert record["responseContext"]["statusCode"] == 429
 
 
 def test_throttle_back_off_is_capped_at_five_minutes() -> None:
-    settings = AsyncSettings(max_age_s=1500)
-    queue, plan, sender, clock = make_queue(speed=5_000, settings=settings)  # 1500 lesson s = 0.3 real s
-    submit(queue, clock, ["throttle"], "req-6")
+    queue, plan, sender, clock = make_queue()
+    queue.close()
+    for throttles in range(1, 30):
+        step = min(300, 2 ** (throttles - 1))
+        waits = [queue._backoff(throttles) for _ in range(50)]
+        assert all(max(1, step / 2) <= wait <= step for wait in waits), (throttles, waits)
+    assert max(queue._backoff(40) for _ in range(200)) <= 300
+
+
+def test_throttled_events_do_not_come_back_in_lockstep() -> None:
+    queue, plan, sender, clock = make_queue(speed=10_000, settings=AsyncSettings(max_age_s=600))
+    for i in range(20):
+        submit(queue, clock, ["throttle"] * 5 + ["success"], f"req-j{i}")
     assert queue.wait_idle(5)
     queue.close()
-    times = [t for t, _ in plan.calls["req-6"]]
-    gaps = [b - a for a, b in zip(times, times[1:])]
-    assert max(gaps) < 330 and sum(1 for gap in gaps if gap >= 299) >= 2, gaps  # 1..256, then 300, 300...
+    fifth = sorted(calls[5][0] - calls[0][0] for calls in plan.calls.values())
+    assert fifth[-1] - fifth[0] > 3, "throttled together, retried together: the back-off has no jitter"
 
 
 def test_an_expired_event_without_destinations_is_dropped_with_a_log_line(caplog: pytest.LogCaptureFixture) -> None:
