@@ -47,6 +47,12 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     return grade(args.submissions, out=args.out, timeout_s=args.timeout)
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from labkit.aws.local import run_server
+
+    return run_server(port=args.port, host=args.host, backend=args.backend)
+
+
 def _cmd_lab(args: argparse.Namespace) -> int:
     from labkit.course.lab import start_lab
 
@@ -68,6 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
     invoke.add_argument("--repeat", type=int, default=1, metavar="N")
     invoke.add_argument("--json", action="store_true", help="one JSON object per invocation, one a line")
     invoke.set_defaults(func=_cmd_invoke)
+
+    serve = sub.add_parser("serve", help="a local AWS on one port: the Lambda API plus the embedded AWS, for boto3")
+    serve.add_argument("--port", type=int, default=9001, help="port to listen on, 0 for any free one (default: 9001)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--backend", choices=["process", "docker", "auto"], default="process",
+                       help="where the Lambda service runs functions (default: process)")
+    serve.set_defaults(func=_cmd_serve)
 
     sub.add_parser("doctor", help="what is installed and which backend runs").set_defaults(func=_cmd_doctor)
     sub.add_parser("clean", help="remove what a killed kernel left behind").set_defaults(func=_cmd_clean)

@@ -1,0 +1,37 @@
+"""The embedded AWS: moto's server in-process behind labkit's one-port endpoint, and boto3 pointed at it.
+
+`labkit.aws.start()` starts the process-wide local AWS (once; later calls return it) and
+`labkit.aws.client("s3")` gives a boto3 client on it. Modules: `moto_app` (moto as a WSGI
+application), `local` (`LocalAws`: the server, the Lambda service and moto on one port),
+`endpoint` (boto3 sessions, clients, resources and the environment variables that point code
+at the local AWS).
+"""
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "LocalAws": "labkit.aws.local",
+    "start": "labkit.aws.local",
+    "current": "labkit.aws.local",
+    "stop": "labkit.aws.local",
+    "client": "labkit.aws.endpoint",
+    "resource": "labkit.aws.endpoint",
+    "session": "labkit.aws.endpoint",
+    "environment": "labkit.aws.endpoint",
+    "ACCOUNT_ID": "labkit.aws.moto_app",
+    "REGION": "labkit.aws.moto_app",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """Import public names on first use, so `import labkit.aws` stays fast."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'labkit.aws' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value

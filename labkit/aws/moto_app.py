@@ -1,0 +1,116 @@
+"""The embedded AWS: moto's server as a WSGI application, called in-process (no second port, no thread).
+
+`create_app()` returns the same application moto's own server (`moto_server`, `ThreadedMotoServer`)
+runs: `DomainDispatcherApplication(create_backend_app)`, which finds each request's service
+from its signature, target header or path and hands it to that service's Flask app (created on
+the service's first request). State lives in moto's backends, in this process, for account
+ACCOUNT_ID; requests signed for us-east-1 land in REGION.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+ACCOUNT_ID = "123456789012"
+"""The account every resource belongs to (moto's default account)."""
+
+REGION = "us-east-1"
+"""The region of the course; boto3 objects from labkit.aws.endpoint are made for it."""
+
+WARM_SERVICES = ("s3", "sqs", "sns", "dynamodb", "events", "logs")
+"""Services whose moto apps `MotoApp.warm` builds ahead of their first request."""
+
+
+class MotoApp:
+    """moto's WSGI application, plus what labkit's server passes that werkzeug's would.
+
+    Werkzeug's server (what moto normally runs under) drops headers whose names contain an
+    underscore and moto adds back the S3 metadata ones (`x-amz-meta-my_key`). labkit's server
+    leaves the same headers out of the environ and gives the raw list under
+    `labkit.raw_headers`; this wrapper restores the ones moto keeps.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._dispatcher: Any = None
+        self._preserved_key = ""
+
+    @property
+    def dispatcher(self) -> Any:
+        """moto's `DomainDispatcherApplication`, imported and built on first use (moto takes ~0.3 s to import)."""
+        dispatcher = self._dispatcher
+        if dispatcher is None:
+            with self._lock:
+                if self._dispatcher is None:
+                    from moto.core import DEFAULT_ACCOUNT_ID
+                    from moto.core.request import PRESERVED_HEADER_NAMES_ENVIRON_KEY
+                    from moto.server import DomainDispatcherApplication, create_backend_app
+
+                    if DEFAULT_ACCOUNT_ID != ACCOUNT_ID:
+                        raise RuntimeError(
+                            f"moto's default account is {DEFAULT_ACCOUNT_ID}, labkit expects {ACCOUNT_ID}: "
+                            "unset MOTO_ACCOUNT_ID"
+                        )
+                    self._preserved_key = PRESERVED_HEADER_NAMES_ENVIRON_KEY
+                    self._dispatcher = DomainDispatcherApplication(create_backend_app)
+                dispatcher = self._dispatcher
+        return dispatcher
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        dispatcher = self.dispatcher
+        raw = environ.get("labkit.raw_headers")
+        if raw:
+            names: dict[str, str] = {}
+            for name, value in raw:
+                if "_" in name and name.lower().startswith("x-amz-meta-"):
+                    key = "HTTP_" + name.upper().replace("-", "_")
+                    if key in environ and key not in names:
+                        continue  # never let an underscored header stand in for a dashed one
+                    if key in names:
+                        environ[key] = f"{environ[key]},{value}"
+                    else:
+                        environ[key] = value
+                        names[key] = name
+            if names:
+                environ[self._preserved_key] = names
+        return dispatcher(environ, start_response)
+
+    def warm(self, services: Iterable[str] = WARM_SERVICES) -> None:
+        """Build the moto apps of `services` now, so their first requests answer at full speed."""
+        dispatcher = self.dispatcher
+        for service in services:
+            try:
+                dispatcher.get_application(_environ_for(service))
+            except Exception:  # pragma: no cover - warming is an optimisation only
+                pass
+
+    def warm_in_background(self, services: Iterable[str] = WARM_SERVICES) -> threading.Thread:
+        thread = threading.Thread(target=self.warm, args=(tuple(services),), name="labkit-aws-warm", daemon=True)
+        thread.start()
+        return thread
+
+    @staticmethod
+    def reset() -> None:
+        """Forget every resource of every service (what `POST /moto-api/reset` does)."""
+        from moto.moto_api import _internal
+
+        _internal.moto_api_backend.reset()
+
+
+def _environ_for(service: str) -> dict[str, Any]:
+    """The smallest environ moto routes to `service` (a signed request; x-amz-target for dynamodb)."""
+    environ: dict[str, Any] = {
+        "PATH_INFO": "/",
+        "HTTP_AUTHORIZATION": f"AWS4-HMAC-SHA256 Credential=AKID/20260101/{REGION}/{service}/aws4_request, "
+        "SignedHeaders=host, Signature=0",
+        "HTTP_HOST": "127.0.0.1",
+    }
+    if service == "dynamodb":
+        environ["HTTP_X_AMZ_TARGET"] = "DynamoDB_20120810.ListTables"
+    return environ
+
+
+def create_app() -> MotoApp:
+    """A new embedded AWS application (moto's backends are shared by every one in the process)."""
+    return MotoApp()

@@ -1,0 +1,472 @@
+"""The local AWS's single-port HTTP/1.1 server: Lambda's requests to a ServiceApp, the rest to a WSGI app.
+
+One listening socket on loopback; one thread per connection (keep-alive, TCP_NODELAY,
+`Expect: 100-continue`, chunked request bodies). Each request is routed by
+`labkit.service.routing.service_of`: Lambda's go to the injected `ServiceApp` as an
+`HttpRequest`; every other one is handed, in-process, to the injected WSGI application (the
+embedded moto server) with a complete WSGI environ. Responses are sent with a Content-Length.
+
+The server knows nothing of moto or of the Lambda service: both are given to it.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import selectors
+import socket
+import sys
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+from labkit.service.routing import LAMBDA, service_of
+from labkit.service.wire import HttpRequest, HttpResponse, ServiceApp
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+Router = Callable[[str, str, Mapping[str, str], Mapping[str, Sequence[str]]], str]
+
+RAW_HEADERS_ENVIRON_KEY = "labkit.raw_headers"
+"""WSGI environ key holding the request's headers as received: [(name, value)], names unchanged.
+
+WSGI folds `-` and `_` into `_`, so (like werkzeug) the environ leaves out every header whose
+name has an underscore; an application that needs them (S3 metadata) finds them here.
+"""
+
+_MAX_LINE = 64 * 1024
+_MAX_HEADERS = 200
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_NO_BODY_STATUSES = frozenset({204, 304})
+
+log = logging.getLogger(__name__)
+
+
+def _status_line(status: int) -> bytes:
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Unknown"
+    return f"HTTP/1.1 {status} {phrase}\r\n".encode("latin-1")
+
+
+_STATUS_LINES = {int(s): _status_line(int(s)) for s in HTTPStatus}
+
+
+class BadRequest(Exception):
+    """The bytes on a connection are not an HTTP/1.x request we can answer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class _Request:
+    """One parsed request (internal: the server's own record, before routing)."""
+
+    __slots__ = ("method", "target", "version", "headers", "raw_headers", "body", "keep_alive")
+
+    def __init__(
+        self,
+        method: str,
+        target: str,
+        version: str,
+        headers: dict[str, str],
+        raw_headers: list[tuple[str, str]],
+        body: bytes,
+        keep_alive: bool,
+    ) -> None:
+        self.method = method
+        self.target = target
+        self.version = version
+        self.headers = headers
+        self.raw_headers = raw_headers
+        self.body = body
+        self.keep_alive = keep_alive
+
+
+def _read_request(rfile: io.BufferedReader, sock: socket.socket) -> _Request | None:
+    """Read one request from a connection; None when the client closed it between requests."""
+    line = rfile.readline(_MAX_LINE + 1)
+    while line in (b"\r\n", b"\n"):  # tolerated before a request line (RFC 9112 2.2)
+        line = rfile.readline(_MAX_LINE + 1)
+    if not line:
+        return None
+    if len(line) > _MAX_LINE:
+        raise BadRequest(414, "request line too long")
+    parts = line.decode("latin-1").split()
+    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+        raise BadRequest(400, "not an HTTP/1.x request line")
+    method, target, version = parts
+    headers: dict[str, str] = {}
+    raw_headers: list[tuple[str, str]] = []
+    while True:
+        line = rfile.readline(_MAX_LINE + 1)
+        if line in (b"\r\n", b"\n"):
+            break
+        if not line:
+            return None
+        if len(line) > _MAX_LINE or len(raw_headers) >= _MAX_HEADERS:
+            raise BadRequest(431, "request headers too large")
+        name, sep, value = line.decode("latin-1").partition(":")
+        if not sep:
+            raise BadRequest(400, "malformed header line")
+        name = name.strip()
+        value = value.strip()
+        raw_headers.append((name, value))
+        low = name.lower()
+        previous = headers.get(low)
+        headers[low] = value if previous is None else f"{previous},{value}"
+
+    connection = headers.get("connection", "").lower()
+    if version == "HTTP/1.0":
+        keep_alive = "keep-alive" in connection
+    else:
+        keep_alive = "close" not in connection
+
+    transfer = headers.get("transfer-encoding")
+    if transfer is not None and "chunked" in transfer.lower():
+        if headers.get("expect", "").lower() == "100-continue":
+            sock.sendall(_CONTINUE)
+        body = _read_chunked(rfile)
+    else:
+        try:
+            length = int(headers.get("content-length") or 0)
+        except ValueError:
+            raise BadRequest(400, "invalid Content-Length") from None
+        if length < 0:
+            raise BadRequest(400, "invalid Content-Length")
+        if length:
+            if headers.get("expect", "").lower() == "100-continue":
+                sock.sendall(_CONTINUE)
+            body = rfile.read(length)
+            if len(body) < length:
+                return None
+        else:
+            body = b""
+    return _Request(method, target, version, headers, raw_headers, body, keep_alive)
+
+
+def _read_chunked(rfile: io.BufferedReader) -> bytes:
+    """The body of a request sent with `Transfer-Encoding: chunked`, de-chunked (trailers dropped)."""
+    chunks: list[bytes] = []
+    while True:
+        line = rfile.readline(_MAX_LINE + 1)
+        if not line:
+            raise BadRequest(400, "connection closed inside a chunked body")
+        try:
+            size = int(line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            raise BadRequest(400, "invalid chunk size") from None
+        if size == 0:
+            while True:  # optional trailer fields, then the final CRLF
+                trailer = rfile.readline(_MAX_LINE + 1)
+                if trailer in (b"\r\n", b"\n", b""):
+                    return b"".join(chunks)
+        chunk = rfile.read(size)
+        if len(chunk) < size:
+            raise BadRequest(400, "connection closed inside a chunk")
+        chunks.append(chunk)
+        rfile.readline(_MAX_LINE + 1)  # the CRLF after the chunk's data
+
+
+def _encode_header(name: str, value: Any) -> bytes:
+    text = f"{name}: {value}\r\n"
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8")
+
+
+class ServiceServer:
+    """The single-port endpoint: `ServiceServer(lambda_app, aws_app).start()`, then `.close()`.
+
+    Parameters
+    ----------
+    lambda_app
+        Receives every request that `router` says is Lambda's.
+    aws_app
+        A WSGI application (the embedded moto server) for every other request.
+    host, port
+        Where to listen; port 0 picks a free port (see `.port` after construction).
+    router
+        `service_of(method, path, headers, query) -> str`; requests for which it returns
+        `"lambda"` go to `lambda_app`.
+    """
+
+    def __init__(
+        self,
+        lambda_app: ServiceApp,
+        aws_app: WSGIApp,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        router: Router = service_of,
+    ) -> None:
+        self.lambda_app = lambda_app
+        self.aws_app = aws_app
+        self._router = router
+        self._listener = socket.create_server((host, port), backlog=128)
+        self._listener.setblocking(False)
+        self.host: str = self._listener.getsockname()[0]
+        self.port: int = self._listener.getsockname()[1]
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._lock = threading.Lock()
+        self._stopping = False
+        self._connections: dict[socket.socket, threading.Thread] = {}
+        self._accept_thread: threading.Thread | None = None
+        self._closed = False
+
+    @property
+    def endpoint_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    # ----------------------------------------------------------------- life cycle
+    def start(self) -> ServiceServer:
+        """Accept connections on a daemon thread; returns self."""
+        if self._accept_thread is None:
+            self._accept_thread = threading.Thread(
+                target=self._accept_loop, name=f"labkit-aws-accept-{self.port}", daemon=True
+            )
+            self._accept_thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop accepting and end every open connection (requests in progress may still finish)."""
+        with self._lock:
+            if self._stopping:
+                return
+            self._stopping = True
+            sockets = list(self._connections)
+        try:
+            self._wake_w.send(b"x")
+        except OSError:
+            pass
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Stop, wait (up to timeout_s) for the server's threads to end, and release the port."""
+        self.stop()
+        if self._closed:
+            return
+        if self._accept_thread is not None:
+            self._accept_thread.join(timeout_s)
+        with self._lock:
+            threads = list(self._connections.values())
+        for thread in threads:
+            thread.join(timeout_s)
+        self._listener.close()
+        self._wake_r.close()
+        self._wake_w.close()
+        self._closed = True
+
+    def __enter__(self) -> ServiceServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def open_connections(self) -> int:
+        with self._lock:
+            return len(self._connections)
+
+    # ----------------------------------------------------------------- connections
+    def _accept_loop(self) -> None:
+        selector = selectors.DefaultSelector()
+        selector.register(self._listener, selectors.EVENT_READ)
+        selector.register(self._wake_r, selectors.EVENT_READ)
+        try:
+            while not self._stopping:
+                for key, _ in selector.select():
+                    if key.fileobj is self._wake_r:
+                        return
+                    try:
+                        sock, address = self._listener.accept()
+                    except (BlockingIOError, InterruptedError):
+                        continue
+                    except OSError:
+                        if self._stopping:
+                            return
+                        continue
+                    self._start_connection(sock, address)
+        finally:
+            selector.close()
+
+    def _start_connection(self, sock: socket.socket, address: Any) -> None:
+        sock.setblocking(True)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        thread = threading.Thread(
+            target=self._serve_connection, args=(sock, address), name=f"labkit-aws-conn-{self.port}", daemon=True
+        )
+        with self._lock:
+            if self._stopping:
+                sock.close()
+                return
+            self._connections[sock] = thread
+        thread.start()
+
+    def _serve_connection(self, sock: socket.socket, address: Any) -> None:
+        rfile = sock.makefile("rb", buffering=256 * 1024)
+        try:
+            while not self._stopping:
+                try:
+                    request = _read_request(rfile, sock)
+                except BadRequest as exc:
+                    body = f"{exc}\n".encode()
+                    head = _STATUS_LINES.get(exc.status) or _status_line(exc.status)
+                    sock.sendall(
+                        head + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode("latin-1") + body
+                    )
+                    return
+                if request is None:
+                    return
+                sock.sendall(self._respond(request, address))
+                if not request.keep_alive:
+                    return
+        except OSError:
+            pass  # the client went away, or stop() shut the socket
+        finally:
+            with self._lock:
+                self._connections.pop(sock, None)
+            try:
+                rfile.close()
+                sock.close()
+            except OSError:
+                pass
+
+    # ----------------------------------------------------------------- dispatch
+    def _respond(self, request: _Request, address: Any) -> bytes:
+        target = request.target
+        host_override = None
+        if target[0] != "/" and "://" in target:  # absolute-form request target
+            _, _, rest = target.partition("://")
+            host_override, slash, tail = rest.partition("/")
+            target = slash + tail if slash else "/"
+        raw_path, _, query_string = target.partition("?")
+        path = unquote(raw_path) if "%" in raw_path else raw_path
+        query = parse_qs(query_string, keep_blank_values=True) if query_string else {}
+        if self._router(request.method, path, request.headers, query) == LAMBDA:
+            return self._call_lambda(request, path, query)
+        return self._call_wsgi(request, target, raw_path, path, query_string, host_override, address)
+
+    def _call_lambda(self, request: _Request, path: str, query: dict[str, list[str]]) -> bytes:
+        try:
+            response = self.lambda_app.handle(HttpRequest(request.method, path, query, request.headers, request.body))
+        except Exception as exc:  # a bug in the service must not take the endpoint down
+            log.exception("the Lambda service failed on %s %s", request.method, path)
+            response = HttpResponse.json(
+                500,
+                {"Type": "Service", "message": f"labkit's Lambda service failed: {type(exc).__name__}: {exc}"},
+                {"x-amzn-ErrorType": "ServiceException"},
+            )
+        status = response.status
+        body = response.body
+        parts = [_STATUS_LINES.get(status) or _status_line(status)]
+        has_length = False
+        for name, value in response.headers.items():
+            if not has_length and name.lower() == "content-length":
+                has_length = True
+            parts.append(_encode_header(name, value))
+        return self._finish(parts, has_length, request, status, body)
+
+    def _call_wsgi(
+        self,
+        request: _Request,
+        target: str,
+        raw_path: str,
+        path: str,
+        query_string: str,
+        host_override: str | None,
+        address: Any,
+    ) -> bytes:
+        headers = request.headers
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": request.method,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": path.encode("utf-8", "surrogateescape").decode("latin-1"),
+            "QUERY_STRING": query_string,
+            "REQUEST_URI": target,
+            "RAW_URI": target,
+            "SERVER_NAME": self.host,
+            "SERVER_PORT": str(self.port),
+            "SERVER_PROTOCOL": request.version,
+            "SERVER_SOFTWARE": "labkit",
+            "REMOTE_ADDR": address[0] if isinstance(address, tuple) else "127.0.0.1",
+            "REMOTE_PORT": address[1] if isinstance(address, tuple) else 0,
+            "CONTENT_LENGTH": str(len(request.body)),
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(request.body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+            RAW_HEADERS_ENVIRON_KEY: request.raw_headers,
+        }
+        for name, value in headers.items():
+            if "_" in name or name in ("content-length", "transfer-encoding"):
+                continue  # the body is de-chunked and its length given above
+            key = name.upper().replace("-", "_")
+            environ[key if key == "CONTENT_TYPE" else f"HTTP_{key}"] = value
+        if host_override:
+            environ["HTTP_HOST"] = host_override
+        elif "HTTP_HOST" not in environ:
+            environ["HTTP_HOST"] = f"{self.host}:{self.port}"
+
+        chunks: list[bytes] = []
+        started: list[Any] = []
+
+        def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if exc_info is not None and started:
+                raise exc_info[1].with_traceback(exc_info[2])
+            started[:] = [status, response_headers]
+            return chunks.append
+
+        try:
+            result = self.aws_app(environ, start_response)
+            try:
+                for chunk in result:
+                    if chunk:
+                        chunks.append(chunk)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+            if not started:
+                raise RuntimeError("the WSGI application did not call start_response")
+        except Exception as exc:
+            log.exception("the embedded AWS failed on %s %s", request.method, path)
+            message = f"labkit's embedded AWS failed: {type(exc).__name__}: {exc}".encode()
+            started[:] = ["500 Internal Server Error", [("Content-Type", "text/plain; charset=utf-8")]]
+            chunks[:] = [message]
+        status_text, response_headers = started
+        status = int(status_text[:3])
+        parts = [f"HTTP/1.1 {status_text}\r\n".encode("latin-1")]
+        has_length = False
+        for name, value in response_headers:
+            low = name.lower()
+            if low == "content-length":
+                has_length = True
+            elif low in ("connection", "transfer-encoding", "keep-alive"):
+                continue  # hop-by-hop: the server decides these
+            parts.append(_encode_header(name, value))
+        return self._finish(parts, has_length, request, status, b"".join(chunks))
+
+    @staticmethod
+    def _finish(parts: list[bytes], has_length: bool, request: _Request, status: int, body: bytes) -> bytes:
+        if not has_length and status >= 200 and status not in _NO_BODY_STATUSES:
+            parts.append(b"Content-Length: %d\r\n" % len(body))
+        if not request.keep_alive:
+            parts.append(b"Connection: close\r\n")
+        elif request.version == "HTTP/1.0":
+            parts.append(b"Connection: keep-alive\r\n")
+        parts.append(b"\r\n")
+        if request.method != "HEAD" and status not in _NO_BODY_STATUSES:
+            parts.append(body)
+        return b"".join(parts)
