@@ -212,6 +212,7 @@ class LambdaModel:
         self._lock = threading.RLock()
         self._functions: dict[str, FunctionState] = {}
         self._account_limit = _check_account_limit(account_concurrency)
+        self._reserved_sum = 0
 
     # -- account ----------------------------------------------------------------------------
 
@@ -233,8 +234,11 @@ class LambdaModel:
             self._account_limit = limit
 
     def reserved_total(self) -> int:
-        with self._lock:
-            return sum(fn.reserved or 0 for fn in self._functions.values())
+        return self._reserved_sum
+
+    def _update_reserved_sum(self) -> None:
+        """Under the lock, after any change of reservations: the sum the invoke path reads."""
+        self._reserved_sum = sum(fn.reserved or 0 for fn in self._functions.values())
 
     def unreserved_limit(self) -> int:
         with self._lock:
@@ -322,6 +326,7 @@ class LambdaModel:
             state = self.function(name)
             if qualifier is None:
                 del self._functions[name]
+                self._update_reserved_sum()
                 return [state.latest, *state.versions.values()]
             if qualifier == LATEST:
                 raise InvalidParameterValueException("$LATEST version cannot be deleted without deleting the function.")
@@ -442,11 +447,19 @@ class LambdaModel:
                     f"concurrency configured for it ({provisioned}): reduce provisioned concurrency first"
                 )
             state.reserved = reserved
+            self._update_reserved_sum()
             return reserved
 
     def delete_reserved(self, name: str) -> None:
         with self._lock:
             self.function(name).reserved = None
+            self._update_reserved_sum()
+
+    def limits_for(self, name: str) -> tuple[int | None, int]:
+        """(the function's reserved concurrency or None, the account's unreserved limit): the invoke path's read."""
+        with self._lock:
+            state = self._functions.get(name)
+            return (None if state is None else state.reserved), self._account_limit - self._reserved_sum
 
     def reserved_of(self, name: str) -> int | None:
         with self._lock:

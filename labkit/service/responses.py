@@ -494,12 +494,15 @@ def _query(request: HttpRequest, key: str) -> str | None:
     return values[0] if values else None
 
 
+_DECODE_JSON = json.JSONDecoder().decode
+
+
 def _check_json(payload: bytes) -> None:
     if not payload:
         return
     try:
-        json.loads(payload)
-    except ValueError as exc:
+        _DECODE_JSON(payload.decode("utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError included
         raise InvalidRequestContentException(
             f"Could not parse request body into json: Could not parse payload into json: {exc}"
         ) from None
