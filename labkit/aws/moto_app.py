@@ -8,6 +8,7 @@ ACCOUNT_ID; requests signed for us-east-1 land in REGION.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -17,6 +18,8 @@ ACCOUNT_ID = "123456789012"
 
 REGION = "us-east-1"
 """The region of the course; boto3 objects from labkit.aws.endpoint are made for it."""
+
+log = logging.getLogger(__name__)
 
 WARM_SERVICES = ("s3", "sqs", "sns", "dynamodb", "events", "logs")
 """Services whose moto apps `MotoApp.warm` builds ahead of their first request."""
@@ -82,8 +85,8 @@ class MotoApp:
         for service in services:
             try:
                 dispatcher.get_application(_environ_for(service))
-            except Exception:  # pragma: no cover - warming is an optimisation only
-                pass
+            except Exception:  # pragma: no cover - warming is an optimisation only: the first request retries
+                log.debug("could not warm moto's %s app", service, exc_info=True)
 
     def warm_in_background(self, services: Iterable[str] = WARM_SERVICES) -> threading.Thread:
         thread = threading.Thread(target=self.warm, args=(tuple(services),), name="labkit-aws-warm", daemon=True)

@@ -18,7 +18,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, BinaryIO, cast
 from urllib.parse import parse_qs, unquote
 
 from labkit.service.routing import LAMBDA, service_of
@@ -64,7 +64,7 @@ class BadRequest(Exception):
 class _Request:
     """One parsed request (internal: the server's own record, before routing)."""
 
-    __slots__ = ("method", "target", "version", "headers", "raw_headers", "body", "keep_alive")
+    __slots__ = ("body", "headers", "keep_alive", "method", "raw_headers", "target", "version")
 
     def __init__(
         self,
@@ -85,7 +85,7 @@ class _Request:
         self.keep_alive = keep_alive
 
 
-def _read_request(rfile: io.BufferedReader, sock: socket.socket) -> _Request | None:
+def _read_request(rfile: BinaryIO, sock: socket.socket) -> _Request | None:
     """Read one request from a connection; None when the client closed it between requests."""
     line = rfile.readline(_MAX_LINE + 1)
     while line in (b"\r\n", b"\n"):  # tolerated before a request line (RFC 9112 2.2)
@@ -147,7 +147,7 @@ def _read_request(rfile: io.BufferedReader, sock: socket.socket) -> _Request | N
     return _Request(method, target, version, headers, raw_headers, body, keep_alive)
 
 
-def _read_chunked(rfile: io.BufferedReader) -> bytes:
+def _read_chunked(rfile: BinaryIO) -> bytes:
     """The body of a request sent with `Transfer-Encoding: chunked`, de-chunked (trailers dropped)."""
     chunks: list[bytes] = []
     while True:
@@ -214,12 +214,15 @@ class ServiceServer:
         self._lock = threading.Lock()
         self._stopping = False
         self._connections: dict[socket.socket, threading.Thread] = {}
+        self._threads: list[threading.Thread] = []  # every connection thread that may still run
         self._accept_thread: threading.Thread | None = None
         self._closed = False
 
     @property
     def endpoint_url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
+        """`http://host:port`; on a wildcard address (0.0.0.0, ::) the loopback address of the same family."""
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
+        host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.port}"
 
     # ----------------------------------------------------------------- life cycle
@@ -257,9 +260,11 @@ class ServiceServer:
         if self._accept_thread is not None:
             self._accept_thread.join(timeout_s)
         with self._lock:
-            threads = list(self._connections.values())
+            threads = list(self._threads)
         for thread in threads:
             thread.join(timeout_s)
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()]
         self._listener.close()
         self._wake_r.close()
         self._wake_w.close()
@@ -309,10 +314,12 @@ class ServiceServer:
                 sock.close()
                 return
             self._connections[sock] = thread
+            self._threads = [t for t in self._threads if t.is_alive()]
+            self._threads.append(thread)
         thread.start()
 
     def _serve_connection(self, sock: socket.socket, address: Any) -> None:
-        rfile = sock.makefile("rb", buffering=256 * 1024)
+        rfile = cast(BinaryIO, sock.makefile("rb", buffering=256 * 1024))
         try:
             while not self._stopping:
                 try:
@@ -331,6 +338,8 @@ class ServiceServer:
                     return
         except OSError:
             pass  # the client went away, or stop() shut the socket
+        except Exception:  # a bug here ends this connection only
+            log.exception("labkit's local AWS dropped a connection")
         finally:
             with self._lock:
                 self._connections.pop(sock, None)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import os
 import signal
@@ -12,24 +13,20 @@ import threading
 import time
 import urllib.request
 import uuid
+import zipfile
 import zlib
 from base64 import b64encode
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 
-boto3 = pytest.importorskip("boto3")
-pytest.importorskip("moto")
-
-from botocore.config import Config  # noqa: E402
-
-from labkit.aws import endpoint  # noqa: E402
-from labkit.aws.local import LocalAws, PortInUseError  # noqa: E402
-from labkit.runtime.lambda_env import LOCAL_CREDENTIALS  # noqa: E402
-from labkit.service.server import ServiceServer  # noqa: E402
-from labkit.service.wire import HttpRequest, HttpResponse  # noqa: E402
+from labkit.aws import endpoint
+from labkit.aws.local import LocalAws, PortInUseError
+from labkit.runtime.lambda_env import LOCAL_CREDENTIALS
+from labkit.service.wire import HttpRequest, HttpResponse
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,8 +79,8 @@ def conn(aws: LocalAws) -> Iterator[http.client.HTTPConnection]:
     c.close()
 
 
-def server_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("labkit-aws")]
+def server_threads(port: int) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("labkit-aws") and t.name.endswith(f"-{port}")]
 
 
 # --------------------------------------------------------------------------- the embedded AWS
@@ -385,7 +382,7 @@ def test_a_subprocess_with_the_endpoint_environment_reaches_the_local_aws(aws: L
     assert env["AWS_ENDPOINT_URL"] == aws.endpoint_url
     assert env["AWS_ACCESS_KEY_ID"] == LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"]
     code = f"import boto3; boto3.client('s3').create_bucket(Bucket='{bucket}'); print(boto3.client('lambda').list_functions()['Functions'])"
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
     assert bucket in [b["Name"] for b in aws.client("s3").list_buckets()["Buckets"]]
@@ -410,7 +407,6 @@ def test_the_process_wide_local_aws_starts_once() -> None:
         s3 = labkit.aws.client("s3")  # no endpoint given: the process-wide one
         assert s3.meta.endpoint_url == first.endpoint_url
         s3.list_buckets()
-        # Without labkit's Lambda service installed, Lambda's API answers with a clear error.
         lam = labkit.aws.client("lambda")
         assert lam.meta.endpoint_url == first.endpoint_url
     finally:
@@ -419,14 +415,28 @@ def test_the_process_wide_local_aws_starts_once() -> None:
     assert first.closed
 
 
+def test_without_a_lambda_service_lambdas_api_answers_with_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.exceptions import ClientError
+
+    import labkit.aws.local
+
+    monkeypatch.setattr(labkit.aws.local, "LAMBDA_SERVICE_MODULE", "labkit.service.no_such_module")
+    with LocalAws.start() as local:
+        with pytest.raises(ClientError) as caught:
+            local.client("lambda").list_functions()
+        assert caught.value.response["Error"]["Code"] == "ServiceException"
+        assert "not available" in caught.value.response["Error"]["Message"]
+        local.client("sqs").list_queues()  # the rest of the local AWS works
+
+
 def test_start_and_close_leave_no_threads_and_free_the_port(tmp_path: Path) -> None:
-    threads_before = set(server_threads())
     began = time.perf_counter()
     local = LocalAws.start(lambda_app=LambdaDouble())
     start_ms = (time.perf_counter() - began) * 1000
     print(f"\nLocalAws.start(): {start_ms:.2f} ms")
     assert start_ms < 500
     port = local.port
+    assert server_threads(port)  # the accept loop
     idle = http.client.HTTPConnection("127.0.0.1", port, timeout=10)  # keep-alive connections stay open...
     idle.request("GET", "/2015-03-31/functions/")
     idle.getresponse().read()
@@ -435,7 +445,7 @@ def test_start_and_close_leave_no_threads_and_free_the_port(tmp_path: Path) -> N
     assert local.server.open_connections >= 2
     local.close()  # ...until close() ends them
     local.close()
-    assert set(server_threads()) == threads_before
+    assert server_threads(port) == []
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
     again = LocalAws.start(port, lambda_app=LambdaDouble())  # the port is free at once
@@ -445,6 +455,46 @@ def test_start_and_close_leave_no_threads_and_free_the_port(tmp_path: Path) -> N
     finally:
         again.close()
     idle.close()
+
+
+FUNCTION_SOURCE = """
+import os
+import boto3
+
+s3 = boto3.client("s3")  # no endpoint in the code: AWS_ENDPOINT_URL from the environment
+
+
+def handler(event, context):
+    s3.put_object(Bucket=event["bucket"], Key="from-lambda.txt", Body=context.function_name.encode())
+    return {"endpoint": os.environ["AWS_ENDPOINT_URL"]}
+"""
+
+
+def test_a_function_deployed_and_invoked_with_boto3_reaches_s3_through_the_same_endpoint() -> None:
+    """The whole story with labkit's own Lambda service: unmodified boto3 code on both sides."""
+    pytest.importorskip("labkit.service.lambda_service")
+    package = io.BytesIO()
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.writestr("app.py", FUNCTION_SOURCE)
+    with LocalAws.start() as local:
+        lam = local.client("lambda")
+        s3 = local.client("s3")
+        bucket = unique("written-by-lambda")
+        s3.create_bucket(Bucket=bucket)
+        name = unique("writer")
+        lam.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role="arn:aws:iam::123456789012:role/lambda-role",
+            Handler="app.handler",
+            Code={"ZipFile": package.getvalue()},
+            Timeout=30,
+        )
+        result = lam.invoke(FunctionName=name, Payload=json.dumps({"bucket": bucket}).encode())
+        payload = json.loads(result["Payload"].read())
+        assert result["StatusCode"] == 200 and "FunctionError" not in result, payload
+        assert payload == {"endpoint": local.endpoint_url}
+        assert s3.get_object(Bucket=bucket, Key="from-lambda.txt")["Body"].read() == name.encode()
 
 
 def test_labkit_serve_answers_boto3_and_stops_cleanly_on_ctrl_c() -> None:
