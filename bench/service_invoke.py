@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.peers import INVOKE_PATH, RiePeer, percentile, warm_latencies  # noqa: E402
+from bench.peers import INVOKE_PATH, RiePeer, percentile, warm_latencies
 
 HANDLER = "def handler(event, context):\n    return {'ok': True, 'echo': event}\n"
 EVENT = json.dumps({"name": "Ada", "n": 1}).encode()

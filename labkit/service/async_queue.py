@@ -30,7 +30,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from labkit.service.clock import LessonClock
-from labkit.service.destinations import Sender, dlq_attributes, invocation_record, iso_timestamp
+from labkit.service.destinations import (
+    Sender,
+    dlq_attributes,
+    invocation_record,
+    iso_timestamp,
+)
 
 FIRST_RETRY_DELAY_S = 60
 SECOND_RETRY_DELAY_S = 120

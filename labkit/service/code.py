@@ -18,7 +18,10 @@ import threading
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from labkit.service.exceptions import InvalidParameterValueException, RequestEntityTooLargeException
+from labkit.service.exceptions import (
+    InvalidParameterValueException,
+    RequestEntityTooLargeException,
+)
 from labkit.service.models import CodeArtifact
 
 ZIP_MAX_BYTES = 50 * 1024 * 1024  # shared/FACTS.md: 50 MB zipped for direct upload
@@ -92,8 +95,8 @@ def _unpack(package: bytes, folder: Path) -> None:
                 shutil.copyfileobj(source, sink)
             mode = (member.external_attr >> 16) & 0o777
             os.chmod(target, 0o755 if mode & stat.S_IXUSR else 0o644)
-        for path, dirs, _files in os.walk(partial):
-            os.chmod(path, 0o755)
+        for folder_path, _dirs, _files in os.walk(partial):
+            os.chmod(folder_path, 0o755)
         partial.rename(folder)
     except zipfile.BadZipFile:
         shutil.rmtree(partial, ignore_errors=True)

@@ -213,14 +213,14 @@ def local_client_factory(endpoint_url: Callable[[], str | None], region: str = l
 
     def make(service: str) -> Any:
         url = endpoint_url()
-        try:
-            from labkit.aws import endpoint as local_endpoint
+        try:  # imported here: the embedded AWS sits above the service and starts it lazily
+            from labkit.aws.endpoint import client as local_client
             from labkit.aws.local import current
-        except ImportError:
-            local_endpoint = None
-        if local_endpoint is not None:
+        except ImportError:  # a labkit without the embedded AWS: plain boto3 below
+            pass
+        else:
             if url:
-                return local_endpoint.client(service, endpoint_url=url)
+                return local_client(service, endpoint_url=url)
             running = current()
             if running is not None:
                 return running.client(service)

@@ -291,8 +291,7 @@ class ConcurrencyLimiter:
         for target in (counters, self._account):
             concurrency = target.concurrency + delta
             target.concurrency = concurrency
-            if concurrency > target.peak:
-                target.peak = concurrency
+            target.peak = max(target.peak, concurrency)
             target.samples.append((now, concurrency))
 
 

@@ -32,7 +32,13 @@ from labkit.runtime import limits
 from labkit.runtime.backends import Backend, get_backend
 from labkit.runtime.config import validate_env, validate_handler
 from labkit.runtime.scratch import ensure_owner_dir
-from labkit.service.async_queue import AsyncEvent, AsyncOutcome, AsyncQueue, AsyncSettings, Attempt
+from labkit.service.async_queue import (
+    AsyncEvent,
+    AsyncOutcome,
+    AsyncQueue,
+    AsyncSettings,
+    Attempt,
+)
 from labkit.service.clock import CLOCK, LessonClock
 from labkit.service.code import CodeStore
 from labkit.service.destinations import (
@@ -50,7 +56,14 @@ from labkit.service.exceptions import (
     ResourceNotFoundException,
     TooManyRequestsException,
 )
-from labkit.service.invoke import ACCOUNT, ConcurrencyLimiter, FunctionMetrics, Invoker, InvokeResult, RuntimePool
+from labkit.service.invoke import (
+    ACCOUNT,
+    ConcurrencyLimiter,
+    FunctionMetrics,
+    Invoker,
+    InvokeResult,
+    RuntimePool,
+)
 from labkit.service.models import (
     DEFAULT_ACCOUNT_CONCURRENCY,
     LATEST,
@@ -311,7 +324,7 @@ class LambdaService:
 
     def delete_provisioned_concurrency(self, name: str, qualifier: str | None) -> None:
         config = self.model.delete_provisioned(name, qualifier)
-        state, version, alias = self.model.resolve(name, config.qualifier)
+        _state, version, alias = self.model.resolve(name, config.qualifier)
         self.pool.function(version, alias.name if alias else None).provision(0)
 
     def _apply_provisioned(self, name: str, qualifier: str, count: int) -> ProvisionedConfig:

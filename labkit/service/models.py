@@ -348,6 +348,20 @@ class LambdaModel:
             state.event_configs.pop(qualifier, None)
             return [version]
 
+    def tags(self, name: str) -> dict[str, str]:
+        with self._lock:
+            return dict(self.function(name).tags)
+
+    def tag(self, name: str, tags: dict[str, str]) -> None:
+        with self._lock:
+            self.function(name).tags.update({str(k): str(v) for k, v in tags.items()})
+
+    def untag(self, name: str, keys: list[str]) -> None:
+        with self._lock:
+            state = self.function(name)
+            for key in keys:
+                state.tags.pop(key, None)
+
     # -- aliases -------------------------------------------------------------------------------
 
     def create_alias(

@@ -308,17 +308,14 @@ class LambdaResponses:
         return _json(200, self.service.account_settings())
 
     def list_tags(self, request: HttpRequest, arn: str) -> HttpResponse:
-        return _json(200, {"Tags": dict(self._tagged(arn).tags)})
+        return _json(200, {"Tags": self.service.model.tags(self._tagged(arn))})
 
     def tag_resource(self, request: HttpRequest, arn: str) -> HttpResponse:
-        tags = _body(request).get("Tags") or {}
-        self._tagged(arn).tags.update({str(k): str(v) for k, v in tags.items()})
+        self.service.model.tag(self._tagged(arn), _body(request).get("Tags") or {})
         return HttpResponse(204)
 
     def untag_resource(self, request: HttpRequest, arn: str) -> HttpResponse:
-        state = self._tagged(arn)
-        for key in request.query.get("tagKeys", []):
-            state.tags.pop(key, None)
+        self.service.model.untag(self._tagged(arn), request.query.get("tagKeys", []))
         return HttpResponse(204)
 
     # -- invoke --------------------------------------------------------------------------------------------
@@ -376,12 +373,12 @@ class LambdaResponses:
         return parse_function_ref(unquote(fn), _query(request, "Qualifier"))
 
     def _name(self, fn: str) -> str:
-        name, qualifier = parse_function_ref(unquote(fn))
+        name, _qualifier = parse_function_ref(unquote(fn))
         return name
 
-    def _tagged(self, arn: str) -> FunctionState:
+    def _tagged(self, arn: str) -> str:
         name, _ = parse_function_ref(unquote(arn))
-        return self.service.model.function(name)
+        return name
 
     def _arn_for(self, config: VersionConfig, alias: Alias | None = None) -> str:
         if alias is not None:

@@ -84,7 +84,7 @@ def create(aws: LocalAws, name: str, source: str, **extra: Any) -> None:
 
 
 def test_event_invokes_report_to_sqs_destinations_and_the_dead_letter_queue(local: Any) -> None:
-    aws, service, recorder = local
+    aws, service, _recorder = local
     sqs, lam = aws.client("sqs"), aws.client("lambda")
     ok_url = sqs.create_queue(QueueName="ok")["QueueUrl"]
     failed_url = sqs.create_queue(QueueName="failed")["QueueUrl"]
@@ -125,7 +125,7 @@ def test_event_invokes_report_to_sqs_destinations_and_the_dead_letter_queue(loca
 
 
 def test_sns_eventbridge_and_lambda_destinations(local: Any) -> None:
-    aws, service, recorder = local
+    aws, service, _recorder = local
     sqs, sns, events, lam = aws.client("sqs"), aws.client("sns"), aws.client("events"), aws.client("lambda")
     via_sns = sqs.create_queue(QueueName="via-sns")["QueueUrl"]
     via_bus = sqs.create_queue(QueueName="via-bus")["QueueUrl"]

@@ -5,7 +5,6 @@ import base64
 import http.client
 import io
 import json
-import os
 import threading
 import time
 import zipfile
@@ -82,7 +81,7 @@ def local(tmp_path: Path) -> Iterator[Local]:
 def test_sync_invoke_returns_the_result_executed_version_and_reuses_the_environment(local: Local) -> None:
     local.create(Environment={"Variables": {"STAGE": "dev"}})
     first, body = local.invoke(event={})
-    second, again = local.invoke(event={})
+    _second, again = local.invoke(event={})
     assert first["StatusCode"] == 200 and first["ExecutedVersion"] == "$LATEST"
     assert "FunctionError" not in first
     assert body["stage"] == "dev" and body["version"] == "$LATEST"

@@ -293,7 +293,7 @@ def test_event_invoke_config_operations_and_their_ranges(api: Api) -> None:
     assert len(api.call("ListFunctionEventInvokeConfigs", FunctionName="orders")["FunctionEventInvokeConfigs"]) == 1
     for bad in ({"MaximumRetryAttempts": 3}, {"MaximumEventAgeInSeconds": 59}, {"MaximumEventAgeInSeconds": 21601},
                 {"DestinationConfig": {"OnFailure": {"Destination": "not-an-arn"}}}):
-        op, response = api.raw("PutFunctionEventInvokeConfig", FunctionName="orders", **bad)
+        _op, response = api.raw("PutFunctionEventInvokeConfig", FunctionName="orders", **bad)
         assert response.status == 400, bad
     api.call("DeleteFunctionEventInvokeConfig", FunctionName="orders")
     with pytest.raises(ApiError) as raised:

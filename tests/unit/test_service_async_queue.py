@@ -5,6 +5,7 @@ tests run in milliseconds on a fast lesson clock.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import threading
@@ -88,7 +89,7 @@ def submit(queue: AsyncQueue, clock: LessonClock, plan: list[str], request_id: s
 
 
 def test_a_success_sends_lambdas_invocation_record_to_the_on_success_destination() -> None:
-    queue, plan, sender, clock = make_queue()
+    queue, _plan, sender, clock = make_queue()
     event = submit(queue, clock, ["success"], "req-1")
     assert queue.wait_idle(5)
     queue.close()
@@ -108,7 +109,7 @@ def test_a_success_sends_lambdas_invocation_record_to_the_on_success_destination
 
 
 def test_function_errors_are_retried_after_one_then_two_lesson_minutes() -> None:
-    queue, plan, sender, clock = make_queue(speed=1_200)  # 1 lesson minute = 50 ms
+    queue, plan, _sender, clock = make_queue(speed=1_200)  # 1 lesson minute = 50 ms
     submit(queue, clock, ["error", "error", "success"], "req-2")
     assert queue.wait_idle(5)
     queue.close()
@@ -144,7 +145,7 @@ def test_retries_exhausted_goes_to_on_failure_and_the_dead_letter_queue() -> Non
 
 @pytest.mark.parametrize("retries", [0, 1])
 def test_maximum_retry_attempts_bounds_the_attempts(retries: int) -> None:
-    queue, plan, sender, clock = make_queue(settings=AsyncSettings(max_retries=retries))
+    queue, plan, _sender, clock = make_queue(settings=AsyncSettings(max_retries=retries))
     submit(queue, clock, ["error"], "req-4")
     assert queue.wait_idle(5)
     queue.close()
@@ -158,7 +159,7 @@ def test_throttles_back_off_from_one_second_doubling_until_the_event_is_too_old(
     assert queue.wait_idle(5)
     queue.close()
     times = [t for t, _ in plan.calls["req-5"]]
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     # steps of 1, 2, 4, 8, 16, 32, 64 s, each wait jittered within the upper half of its step
     assert len(gaps) >= 5
     for gap, step in zip(gaps, [1, 2, 4, 8, 16, 32, 64]):
@@ -173,7 +174,7 @@ def test_throttles_back_off_from_one_second_doubling_until_the_event_is_too_old(
 
 
 def test_throttle_back_off_is_capped_at_five_minutes() -> None:
-    queue, plan, sender, clock = make_queue()
+    queue, _plan, _sender, _clock = make_queue()
     queue.close()
     for throttles in range(1, 30):
         step = min(300, 2 ** (throttles - 1))
@@ -183,7 +184,7 @@ def test_throttle_back_off_is_capped_at_five_minutes() -> None:
 
 
 def test_throttled_events_do_not_come_back_in_lockstep() -> None:
-    queue, plan, sender, clock = make_queue(speed=10_000, settings=AsyncSettings(max_age_s=600))
+    queue, plan, _sender, clock = make_queue(speed=10_000, settings=AsyncSettings(max_age_s=600))
     for i in range(20):
         submit(queue, clock, ["throttle"] * 5 + ["success"], f"req-j{i}")
     assert queue.wait_idle(5)
@@ -193,7 +194,7 @@ def test_throttled_events_do_not_come_back_in_lockstep() -> None:
 
 
 def test_an_expired_event_without_destinations_is_dropped_with_a_log_line(caplog: pytest.LogCaptureFixture) -> None:
-    queue, plan, sender, clock = make_queue(speed=5_000, settings=AsyncSettings(max_age_s=60))
+    queue, _plan, sender, clock = make_queue(speed=5_000, settings=AsyncSettings(max_age_s=60))
     submit(queue, clock, ["error"], "req-7")  # retry due at 60 s: exactly the maximum age
     with caplog.at_level("WARNING", logger="labkit.service.async"):
         assert queue.wait_idle(5)
@@ -212,7 +213,7 @@ class FlakySender(RecordingSender):
 
 
 def test_a_failed_delivery_still_ends_the_event_once_and_says_so() -> None:
-    queue, plan, sender, clock = make_queue(sender=FlakySender())
+    queue, _plan, _sender, clock = make_queue(sender=FlakySender())
     submit(queue, clock, ["error"], "req-8")
     assert queue.wait_idle(5)
     queue.close()
@@ -222,7 +223,7 @@ def test_a_failed_delivery_still_ends_the_event_once_and_says_so() -> None:
 
 
 def test_closing_discards_waiting_events_once_each() -> None:
-    queue, plan, sender, clock = make_queue(speed=1)  # retries would wait a real minute
+    queue, plan, _sender, clock = make_queue(speed=1)  # retries would wait a real minute
     for i in range(5):
         submit(queue, clock, ["error"], f"req-c{i}")
     deadline = time.monotonic() + 5

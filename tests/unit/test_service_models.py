@@ -92,7 +92,7 @@ def test_aliases_route_between_published_versions_only() -> None:
     model.publish_version("orders")
     alias = model.create_alias("orders", "live", "1", weights={"2": 0.1})
     assert alias.weights == {"2": 0.1}
-    state, version, found = model.resolve("orders", "live")
+    _state, version, found = model.resolve("orders", "live")
     assert version.version == "1" and found is not None and found.name == "live"
     with pytest.raises(exc.ResourceConflictException):
         model.create_alias("orders", "live", "1")
