@@ -3,7 +3,10 @@
 The records are Lambda's own: an invocation record for destinations
 (``{"version": "1.0", "timestamp", "requestContext", "requestPayload", "responseContext",
 "responsePayload"}``) and, for a dead-letter queue, the event itself with the message attributes
-``RequestID``, ``ErrorCode`` and ``ErrorMessage``.
+``RequestID``, ``ErrorCode`` and ``ErrorMessage``. ``approximateInvokeCount`` counts every attempt
+made for the event, throttled ones included. An S3 bucket (on-failure only) receives the record as
+an object under ``aws/lambda/async/<function>/<request id>`` (approximate: the key AWS uses is not
+documented in shared/FACTS.md).
 
 Sending is done by a :class:`Sender`: :class:`AwsSender` delivers to the local AWS through boto3
 (``labkit.aws.client`` when the embedded AWS is there, else the service's endpoint), and hands

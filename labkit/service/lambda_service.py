@@ -608,4 +608,8 @@ def _destination(config: dict[str, Any], key: str) -> str | None:
             f"The destination ARN {arn} is invalid: use an SQS queue, SNS topic, Lambda function, EventBridge bus or "
             "S3 bucket ARN"
         )
+    if arn and key == "OnSuccess" and arn_service(arn) == "s3":
+        raise InvalidParameterValueException(
+            "S3 buckets are supported only for on-failure destinations: send successes to a queue, topic, function or bus"
+        )
     return arn

@@ -292,7 +292,8 @@ def test_event_invoke_config_operations_and_their_ranges(api: Api) -> None:
     assert api.call("GetFunctionEventInvokeConfig", FunctionName="orders")["MaximumRetryAttempts"] == 0
     assert len(api.call("ListFunctionEventInvokeConfigs", FunctionName="orders")["FunctionEventInvokeConfigs"]) == 1
     for bad in ({"MaximumRetryAttempts": 3}, {"MaximumEventAgeInSeconds": 59}, {"MaximumEventAgeInSeconds": 21601},
-                {"DestinationConfig": {"OnFailure": {"Destination": "not-an-arn"}}}):
+                {"DestinationConfig": {"OnFailure": {"Destination": "not-an-arn"}}},
+                {"DestinationConfig": {"OnSuccess": {"Destination": "arn:aws:s3:::bucket"}}}):
         _op, response = api.raw("PutFunctionEventInvokeConfig", FunctionName="orders", **bad)
         assert response.status == 400, bad
     api.call("DeleteFunctionEventInvokeConfig", FunctionName="orders")
