@@ -12,7 +12,9 @@ crash it (SIGSEGV in rapidcore's ``Server.Invoke``, aws-sam-cli 1.170.0), so its
 
 Prints the warm p50/p99 of each peer and labkit / RIE ratios (goal: warm p50 <= 0.5x), then the
 throughput (invokes per second) of each at 1, 4 and 16 concurrent clients (each client thread
-has its own connection; failed invokes are counted apart).
+has its own connection; failed invokes are counted apart), and where labkit's time goes: the
+same warm invoke in process, through ``labkit.Function.invoke`` alone and through
+``LambdaService.handle`` (the API and the service without the server).
 """
 from __future__ import annotations
 
@@ -114,6 +116,25 @@ def throughput(
     return sum(ok) / elapsed, sum(failed)
 
 
+def in_process(code: Path, n: int) -> tuple[list[float], list[float]]:
+    """Warm latencies of Function.invoke and of LambdaService.handle (no HTTP), in this process."""
+    from labkit.service.lambda_service import LambdaService
+    from labkit.service.wire import HttpRequest
+
+    with LambdaService() as service:
+        import base64
+
+        service.create_function({
+            "FunctionName": FUNCTION, "Runtime": "python3.12", "Role": ROLE, "Handler": "app.handler",
+            "Code": {"ZipFile": base64.b64encode(package()).decode()},
+        })
+        function = service.pool.function(service.model.resolve(FUNCTION, None)[1])
+        request = HttpRequest("POST", LABKIT_PATH, {}, {"content-type": "application/json"}, EVENT)
+        direct = warm_latencies(lambda: function.invoke(EVENT), n=n, warmup=200)
+        handled = warm_latencies(lambda: service.handle(request), n=n, warmup=200)
+    return direct, handled
+
+
 def _serve(conn: Connection) -> None:
     """The child process: `labkit serve` on a free port until told to stop."""
     from labkit.aws.local import LocalAws
@@ -185,6 +206,7 @@ def main() -> int:
         one.close()
         theirs_rate = {level: throughput(rie_client, level, args.seconds, serial=True) for level in levels}
 
+    direct, handled = in_process(code, args.n)
     shutil.rmtree(code, ignore_errors=True)
     print(f"warm invoke over HTTP, {args.n} invokes each (labkit: single-port server + Lambda API; RIE: emulator)")
     print(f"{'':14}{'labkit':>12}{'RIE':>12}{'ratio':>9}  goal")
@@ -200,6 +222,9 @@ def main() -> int:
             f"{'concurrency ' + str(level):14}{mine:>9.0f}/s [{mine_failed}]{peer:>9.0f}/s [{peer_failed}]"
             f"{mine / peer if peer else float('inf'):>7.2f}x"
         )
+    print("labkit in process, warm p50 (no HTTP): "
+          f"Function.invoke {percentile(direct, 50) * 1000:.3f} ms, "
+          f"LambdaService.handle {percentile(handled, 50) * 1000:.3f} ms")
     return 0
 
 
