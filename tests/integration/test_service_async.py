@@ -124,7 +124,7 @@ def test_event_invokes_report_to_sqs_destinations_and_the_dead_letter_queue(loca
     assert (metrics.invocations, metrics.errors, metrics.async_received, metrics.async_retries) == (3, 2, 2, 1)
 
 
-def test_sns_eventbridge_and_lambda_destinations(local: Any) -> None:
+def test_sns_eventbridge_and_lambda_destinations_and_an_sns_dead_letter_topic(local: Any) -> None:
     aws, service, _recorder = local
     sqs, sns, events, lam = aws.client("sqs"), aws.client("sns"), aws.client("events"), aws.client("lambda")
     via_sns = sqs.create_queue(QueueName="via-sns")["QueueUrl"]
@@ -132,6 +132,9 @@ def test_sns_eventbridge_and_lambda_destinations(local: Any) -> None:
     via_sink = sqs.create_queue(QueueName="via-sink")["QueueUrl"]
     topic = sns.create_topic(Name="results")["TopicArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn("via-sns"), Attributes={"RawMessageDelivery": "true"})
+    dead_topic = sns.create_topic(Name="dead")["TopicArn"]
+    via_dead = sqs.create_queue(QueueName="via-dead")["QueueUrl"]
+    sns.subscribe(TopicArn=dead_topic, Protocol="sqs", Endpoint=queue_arn("via-dead"), Attributes={"RawMessageDelivery": "true"})
     events.put_rule(Name="lambda-results", EventPattern=json.dumps({"source": ["lambda"]}))
     events.put_targets(Rule="lambda-results", Targets=[{"Id": "q", "Arn": queue_arn("via-bus")}])
     bus = f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/default"
@@ -145,6 +148,9 @@ def test_sns_eventbridge_and_lambda_destinations(local: Any) -> None:
         if on_failure:
             config["OnFailure"] = {"Destination": on_failure}
         lam.put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=0, DestinationConfig=config)
+    create(aws, "dlq-sns", WORKER, DeadLetterConfig={"TargetArn": dead_topic})
+    lam.put_function_event_invoke_config(FunctionName="dlq-sns", MaximumRetryAttempts=0)
+    lam.invoke(FunctionName="dlq-sns", InvocationType="Event", Payload=b'{"n": "dead", "fail": true}')
     lam.invoke(FunctionName="to-sns", InvocationType="Event", Payload=b'{"n": "sns"}')
     lam.invoke(FunctionName="to-bus", InvocationType="Event", Payload=b'{"n": "bus"}')
     lam.invoke(FunctionName="to-lambda", InvocationType="Event", Payload=b'{"n": "lambda", "fail": true}')
@@ -161,8 +167,15 @@ def test_sns_eventbridge_and_lambda_destinations(local: Any) -> None:
     record = json.loads(from_sink["Body"])  # the record was the sink function's event
     assert record["requestContext"]["condition"] == "RetriesExhausted"
     assert record["requestPayload"] == {"n": "lambda", "fail": True}
+    [dead] = drain(sqs, via_dead, 1, attributes=True)
+    assert json.loads(dead["Body"]) == {"n": "dead", "fail": True}
+    assert dead["MessageAttributes"]["ErrorMessage"]["StringValue"] == "failed on purpose"
+    assert dead["MessageAttributes"]["ErrorCode"] == {"StringValue": "200", "DataType": "Number"}
     ends = Counter((o.function_name, o.condition) for o in service.async_outcomes)
-    assert ends == Counter({("to-sns", SUCCESS): 1, ("to-bus", SUCCESS): 1, ("to-lambda", RETRIES_EXHAUSTED): 1, ("sink", SUCCESS): 1})
+    assert ends == Counter({
+        ("to-sns", SUCCESS): 1, ("to-bus", SUCCESS): 1, ("to-lambda", RETRIES_EXHAUSTED): 1, ("sink", SUCCESS): 1,
+        ("dlq-sns", RETRIES_EXHAUSTED): 1,
+    })
 
 
 def test_a_thousand_events_each_end_exactly_once(local: Any) -> None:
