@@ -54,6 +54,7 @@ class FunctionConfig:
     account_id: str = limits.DEFAULT_ACCOUNT_ID
     version: str = "$LATEST"
     log_format: str = "Text"
+    platform_env: dict[str, str] = field(default_factory=dict)  # set by the platform: not in the 4 KB
 
     @property
     def arn(self) -> str:

@@ -67,7 +67,13 @@ class ExecutionEnvironment:
     def sandbox(self) -> Sandbox | None:
         return self._sandbox
 
-    def invoke(self, payload: bytes, request_id: str | None = None, client_context: str | None = None) -> Invocation:
+    def invoke(
+        self,
+        payload: bytes,
+        request_id: str | None = None,
+        client_context: str | None = None,
+        invoked_arn: str | None = None,
+    ) -> Invocation:
         """Run one invocation (initialising first when cold) and return what Lambda would report."""
         if self._dead:
             raise RuntimeError("this execution environment has been shut down")
@@ -85,7 +91,7 @@ class ExecutionEnvironment:
         lines.append(logs.start_line(request_id, self.config.version))
         duration_ms = 0.0
         if outcome is None:
-            duration_ms, outcome = self._run(request_id, payload, client_context)
+            duration_ms, outcome = self._run(request_id, payload, client_context, invoked_arn or self.config.arn)
         lines += self._take_output()
         lines += outcome.extra_lines
         lines.append(logs.end_line(request_id))
@@ -192,7 +198,9 @@ class ExecutionEnvironment:
             init_ms = _elapsed_ms(t0)
             return init_ms, self._exit_outcome(request_id, out_of_memory=True)
 
-    def _run(self, request_id: str, payload: bytes, client_context: str | None) -> tuple[float, _Outcome]:
+    def _run(
+        self, request_id: str, payload: bytes, client_context: str | None, invoked_arn: str
+    ) -> tuple[float, _Outcome]:
         """Hand the event to the waiting runtime and wait for its response, error, exit or timeout."""
         timeout_s = self.config.timeout_s
         t0 = time.perf_counter()
@@ -203,7 +211,7 @@ class ExecutionEnvironment:
             headers = {
                 "Lambda-Runtime-Aws-Request-Id": request_id,
                 "Lambda-Runtime-Deadline-Ms": str(int((time.time() + timeout_s) * 1000)),
-                "Lambda-Runtime-Invoked-Function-Arn": self.config.arn,
+                "Lambda-Runtime-Invoked-Function-Arn": invoked_arn,
                 "Lambda-Runtime-Trace-Id": trace_header(),
             }
             if client_context:

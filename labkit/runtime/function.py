@@ -47,9 +47,11 @@ class Function:
         memory_mb: int = 128,
         timeout_s: float = 3,
         env: dict[str, str] | None = None,
-        backend: str = "process",
+        backend: str | Backend = "process",
         *,
         name: str | None = None,
+        version: str = "$LATEST",
+        platform_env: dict[str, str] | None = None,
         ephemeral_storage_mb: int = 512,
         layers: Sequence[str | Path] = (),
         idle_timeout_s: float = 300,
@@ -68,11 +70,13 @@ class Function:
             layers=tuple(Path(layer).expanduser().resolve() for layer in layers),
             region=region,
             log_format=log_format,
+            version=version,
+            platform_env=dict(platform_env or {}),
         ).validate()
         if idle_timeout_s <= 0:
             raise ConfigurationError(f"idle_timeout_s={idle_timeout_s!r} must be positive (seconds)")
         self.idle_timeout_s = idle_timeout_s
-        self.backend: Backend = get_backend(backend)
+        self.backend: Backend = get_backend(backend) if isinstance(backend, str) else backend
         self.history: deque[Invocation] = deque(maxlen=10_000)
         self._idle: list[ExecutionEnvironment] = []
         self._busy: set[ExecutionEnvironment] = set()
@@ -85,14 +89,25 @@ class Function:
         return self.config.name
 
     def invoke(
-        self, event: Any = None, *, client_context: dict[str, Any] | None = None, request_id: str | None = None
+        self,
+        event: Any = None,
+        *,
+        client_context: dict[str, Any] | None = None,
+        request_id: str | None = None,
+        invoked_arn: str | None = None,
     ) -> Invocation:
-        """Invoke synchronously (RequestResponse): a warm environment if one is idle, else a cold start."""
+        """Invoke synchronously (RequestResponse): a warm environment if one is idle, else a cold start.
+
+        `invoked_arn` is the ARN the caller used (qualified with a version or alias), as
+        `context.invoked_function_arn` shows it; default: the unqualified ARN.
+        """
         payload = encode_event(event)
         context = json.dumps(client_context) if client_context else None
         environment = self._acquire()
         try:
-            invocation = environment.invoke(payload, request_id=request_id, client_context=context)
+            invocation = environment.invoke(
+                payload, request_id=request_id, client_context=context, invoked_arn=invoked_arn
+            )
         finally:
             self._release(environment)
         self.history.append(invocation)

@@ -53,5 +53,6 @@ def lambda_environment(
     }
     if config.log_format == "JSON":
         env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+    env.update(config.platform_env)
     env.update(config.env)
     return env

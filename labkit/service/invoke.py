@@ -13,7 +13,6 @@
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import random
 import threading
@@ -149,21 +148,16 @@ class RuntimePool:
                 memory_mb=config.memory_size,
                 timeout_s=config.timeout,
                 env=config.environment,
-                backend="process",
+                backend=self.backend,
                 name=config.function_name,
+                version=config.version,
+                platform_env={"AWS_ENDPOINT_URL": self.endpoint_url} if self.endpoint_url else None,
                 ephemeral_storage_mb=config.ephemeral_storage,
                 idle_timeout_s=self.idle_timeout_s,
                 log_format=config.log_format,
             )
         except ConfigurationError as exc:
             raise InvalidParameterValueException(str(exc)) from None
-        # The service's backend (resolved once), the version's number, and the local AWS endpoint
-        # added to the user's variables (the 4 KB limit was checked on the user's variables alone).
-        function.backend = self.backend
-        env = dict(config.environment)
-        if self.endpoint_url:
-            env.setdefault("AWS_ENDPOINT_URL", self.endpoint_url)
-        function.config = dataclasses.replace(function.config, env=env, version=config.version)
         return function
 
 
@@ -338,13 +332,17 @@ class Invoker:
         request_id: str | None = None,
     ) -> InvokeResult:
         config, alias = self.resolve(name, qualifier)
+        invoked_arn = function_arn(name, qualifier) if qualifier else function_arn(name)
         unreserved = self.limiter.acquire(name)
         invocation: Invocation | None = None
         try:
             lease = self.pool.lease(config, alias.name if alias else None)
             try:
                 invocation = lease.function.invoke(
-                    payload, client_context=client_context, request_id=request_id or request_id4()
+                    payload,
+                    client_context=client_context,
+                    request_id=request_id or request_id4(),
+                    invoked_arn=invoked_arn,
                 )
             except ConfigurationError as exc:  # the runtime function was closed under us (deleted, shut down)
                 raise ServiceException(f"The function could not run: {exc}") from None

@@ -411,3 +411,12 @@ def test_no_bytecode_is_written_into_the_code_folder(make_code: CodeMaker, backe
     with labkit.Function("app.handler", code=code, backend=backend) as fn:
         assert fn.invoke({}).result == 7
     assert not (code / "__pycache__").exists(), "Lambda's /var/task is read-only: nothing is compiled into it"
+
+
+def test_platform_variables_and_the_invoked_arn_reach_the_function(make_code: CodeMaker) -> None:
+    code = make_code(app="import os\ndef handler(e, c):\n    return [os.environ['AWS_ENDPOINT_URL'], os.environ['AWS_LAMBDA_FUNCTION_VERSION'], c.invoked_function_arn]\n")
+    platform = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9001"}
+    with labkit.Function("app.handler", code=code, name="f", version="3", platform_env=platform, env={"BIG": "x" * 4000}) as fn:
+        arn = "arn:aws:lambda:us-east-1:123456789012:function:f:live"
+        assert fn.invoke({}, invoked_arn=arn).result == ["http://127.0.0.1:9001", "3", arn]
+        assert fn.invoke({}).result[2] == "arn:aws:lambda:us-east-1:123456789012:function:f"
