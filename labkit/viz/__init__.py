@@ -8,12 +8,16 @@ Layout only: what to measure and how to count belongs to the code that made the 
 - `timeline`: one lane per execution environment, INIT and handler segments on a time axis.
 - `phase_bars`: per invocation, INIT and handler time stacked; one panel per group to compare.
 - `init_by_size`: Init Duration against the size of the code a function imports.
+- `retry_timeline`: the attempts of asynchronous events on the lesson clock, and where they ended.
+- `memory_use`: Max Memory Used per invocation against the memory size, out-of-memory errors in red.
 - `remaining_time`: what `context.get_remaining_time_in_millis()` said, step by step, up to the timeout.
 """
 from __future__ import annotations
 
 from labkit.viz.coldstart import init_by_size
 from labkit.viz.deadline import remaining_time
+from labkit.viz.memory import memory_use
+from labkit.viz.retries import retry_timeline
 from labkit.viz.timeline import phase_bars, timeline
 
-__all__ = ["init_by_size", "phase_bars", "remaining_time", "timeline"]
+__all__ = ["init_by_size", "memory_use", "phase_bars", "remaining_time", "retry_timeline", "timeline"]

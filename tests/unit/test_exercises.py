@@ -245,3 +245,89 @@ def test_provisioned_cost_passes_the_formula() -> None:
 )
 def test_provisioned_cost_hints(answer: Any, hint: str) -> None:
     fails("02.provisioned", answer, hint)
+
+
+# -- 05 -------------------------------------------------------------------------------------
+
+PAY_ONCE = """
+import json, os
+import boto3
+from botocore.exceptions import ClientError
+
+sqs = boto3.client("sqs")
+TABLE = boto3.resource("dynamodb").Table(os.environ["TABLE"])
+
+
+def handler(event, context):
+    key = event["payment_id"]
+    try:
+        TABLE.put_item(Item={"id": key}, ConditionExpression="attribute_not_exists(id)")
+    except ClientError:
+        return json.loads(TABLE.get_item(Key={"id": key})["Item"]["result"])
+    result = {"payment_id": key, "charged": event["amount"]}
+    sqs.send_message(QueueUrl=os.environ["CHARGES"], MessageBody=json.dumps(result))
+    TABLE.update_item(Key={"id": key}, UpdateExpression="SET #r = :r", ExpressionAttributeNames={"#r": "result"},
+                      ExpressionAttributeValues={":r": json.dumps(result)})
+    return result
+"""
+
+PAY_EVERY_TIME = """
+import json, os
+import boto3
+
+sqs = boto3.client("sqs")
+
+
+def handler(event, context):
+    sqs.send_message(QueueUrl=os.environ["CHARGES"], MessageBody=json.dumps(event))
+    return {"payment_id": event["payment_id"], "charged": event["amount"]}
+"""
+
+PAY_NEVER = """
+def handler(event, context):
+    return {"payment_id": event["payment_id"], "charged": event["amount"]}
+"""
+
+
+def test_idempotent_passes_a_handler_with_a_conditional_put() -> None:
+    check("05.idempotent", handler("pay_once", PAY_ONCE))
+
+
+@pytest.mark.parametrize(
+    "source, hint",
+    [
+        (PAY_EVERY_TIME, "conditional put"),
+        (PAY_NEVER, "charged 0 times"),
+        (PAY_ONCE.replace('return json.loads(TABLE.get_item(Key={"id": key})["Item"]["result"])', 'return {"duplicate": True}'), "same response"),
+    ],
+)
+def test_idempotent_hints(source: str, hint: str) -> None:
+    fails("05.idempotent", handler("pay_once", source), hint)
+
+
+REJECTED = {"statusCode": 400, "error": "InvalidQuantity"}
+DLQ_DONE = {
+    "dead_letters": [{"order_id": 3, "quantity": "three"}, {"order_id": 5, "quantity": "a few"}],
+    "replayed": [REJECTED, REJECTED],
+    "left": 0,
+}
+
+
+def test_dlq_replay_passes_the_poison_orders_replayed() -> None:
+    check("05.dlq-replay", DLQ_DONE)
+
+
+@pytest.mark.parametrize(
+    "answer, hint",
+    [
+        ({**DLQ_DONE, "dead_letters": []}, "DeadLetterConfig"),
+        ({**DLQ_DONE, "dead_letters": DLQ_DONE["dead_letters"] + [{"order_id": 1, "quantity": 2}]}, "should not be in the DLQ"),
+        ({**DLQ_DONE, "dead_letters": DLQ_DONE["dead_letters"][:1]}, "are missing"),
+        ({**DLQ_DONE, "replayed": [{"errorType": "ValueError"}, REJECTED]}, "update_function_code"),
+        ({**DLQ_DONE, "left": 2}, "delete each one"),
+        ({"dead_letters": []}, "missing"),
+        (["not", "a", "dict"], "pass a dict"),
+    ],
+)
+def test_dlq_replay_hints(answer: Any, hint: str) -> None:
+    fails("05.dlq-replay", answer, hint)

@@ -9,7 +9,13 @@ from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from labkit.viz import init_by_size, phase_bars, remaining_time, timeline
+from labkit.viz import (
+    init_by_size,
+    phase_bars,
+    remaining_time,
+    retry_timeline,
+    timeline,
+)
 from labkit.viz.style import ERROR_COLOR, HANDLER_COLOR, INIT_COLOR
 
 
@@ -110,3 +116,16 @@ def test_remaining_time_draws_the_deadline_the_samples_and_the_timeout() -> None
     labels = [line.get_label() for line in ax.get_lines()]
     assert labels == ["deadline (timeout 1,000 ms)", "after each step", "safety margin (300 ms)", "task timed out"]
     assert list(ax.get_lines()[1].get_ydata()) == [1000, 900, 800]
+
+
+def test_retry_timeline_draws_one_lane_per_event_with_its_attempts_gaps_and_end() -> None:
+    attempts = {"ok": [(20.0, True)], "retried": [(200.0, True), (20.0, False), (80.0, False)]}
+    figure = retry_timeline(attempts, ends={"retried": "DLQ"}, title="retries")
+    ax = figure.axes[0]
+    assert [label.get_text() for label in ax.get_yticklabels()] == ["ok", "retried"]
+    markers = [line for line in ax.get_lines() if line.get_marker() in ("o", "X") and len(line.get_xdata()) == 1]
+    failed = sorted(line.get_xdata()[0] for line in markers if to_hex(line.get_color()) == ERROR_COLOR)
+    succeeded = sorted(line.get_xdata()[0] for line in markers if to_hex(line.get_color()) == HANDLER_COLOR)
+    assert failed == pytest.approx([20 / 60, 80 / 60]) and succeeded == pytest.approx([20 / 60, 200 / 60])
+    assert [text.get_text() for text in ax.texts] == ["+1.0 min", "+2.0 min", "DLQ"]
+    assert ax.get_title() == "retries" and "lesson clock" in ax.get_xlabel()
