@@ -5,8 +5,7 @@ that owns it (see DESIGN.md).
 """
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from labkit._lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
@@ -23,13 +22,4 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    """Import public names on first use, so `import labkit` stays fast."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'labkit' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr("labkit", _EXPORTS, globals())

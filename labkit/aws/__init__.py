@@ -8,8 +8,7 @@ at the local AWS).
 """
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from labkit._lazy import lazy_getattr
 
 _EXPORTS = {
     "LocalAws": "labkit.aws.local",
@@ -25,13 +24,4 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    """Import public names on first use, so `import labkit.aws` stays fast."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'labkit.aws' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr("labkit.aws", _EXPORTS, globals())

@@ -13,10 +13,12 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-ACCOUNT_ID = "123456789012"
+from labkit.runtime import limits
+
+ACCOUNT_ID = limits.DEFAULT_ACCOUNT_ID
 """The account every resource belongs to (moto's default account)."""
 
-REGION = "us-east-1"
+REGION = limits.DEFAULT_REGION
 """The region of the course; boto3 objects from labkit.aws.endpoint are made for it."""
 
 log = logging.getLogger(__name__)
