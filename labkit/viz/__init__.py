@@ -9,6 +9,7 @@ Layout only: what to measure and how to count belongs to the code that made the 
 - `phase_bars`: per invocation, INIT and handler time stacked; one panel per group to compare.
 - `init_by_size`: Init Duration against the size of the code a function imports.
 - `retry_timeline`: the attempts of asynchronous events on the lesson clock, and where they ended.
+- `load_test`: concurrency against its limit over a load test, with warm, cold and throttled requests.
 - `memory_use`: Max Memory Used per invocation against the memory size, out-of-memory errors in red.
 - `remaining_time`: what `context.get_remaining_time_in_millis()` said, step by step, up to the timeout.
 """
@@ -16,8 +17,9 @@ from __future__ import annotations
 
 from labkit.viz.coldstart import init_by_size
 from labkit.viz.deadline import remaining_time
+from labkit.viz.load import load_test
 from labkit.viz.memory import memory_use
 from labkit.viz.retries import retry_timeline
 from labkit.viz.timeline import phase_bars, timeline
 
-__all__ = ["init_by_size", "memory_use", "phase_bars", "remaining_time", "retry_timeline", "timeline"]
+__all__ = ["init_by_size", "load_test", "memory_use", "phase_bars", "remaining_time", "retry_timeline", "timeline"]

@@ -331,3 +331,84 @@ def test_dlq_replay_passes_the_poison_orders_replayed() -> None:
 )
 def test_dlq_replay_hints(answer: Any, hint: str) -> None:
     fails("05.dlq-replay", answer, hint)
+
+
+# -- 06 -------------------------------------------------------------------------------------
+
+SLOW = """
+import time
+def handler(event, context):
+    time.sleep(event["seconds"])
+    return "done"
+"""
+
+
+def timed_out_invocation() -> Any:
+    import labkit
+
+    with labkit.Function("slow.handler", code=handler("slow", SLOW).parent, timeout_s=1) as fn:
+        return fn.invoke({"seconds": 2}), fn.invoke({"seconds": 0})
+
+
+def test_timeout_passes_the_numbers_read_from_a_timed_out_invocation() -> None:
+    timed_out, fine = timed_out_invocation()
+    billed = int(re.search(r"Billed Duration: (\d+) ms", timed_out.logs).group(1))
+    answer = {"invocation": timed_out, "error_type": "Sandbox.Timedout", "timeout_s": 1.0, "billed_ms": billed}
+    check("06.timeout", answer)
+    fails("06.timeout", {**answer, "timeout_s": "1.00"}, "as a float")
+    fails("06.timeout", {**answer, "billed_ms": 1000 if billed != 1000 else 999}, "Billed Duration")
+    fails("06.timeout", {**answer, "error_type": "Timeout"}, "errorType")
+    fails("06.timeout", {**answer, "invocation": fine}, "did not time out")
+    fails("06.timeout", {"invocation": timed_out}, "missing")
+
+
+STREAM = """
+import hashlib, os, tempfile
+
+def download(mb):
+    for number in range(mb):
+        yield bytes([number % 256]) * (1024 * 1024)
+
+def handler(event, context):
+    path = os.path.join(tempfile.gettempdir(), "download.bin")
+    size = 0
+    with open(path, "wb") as file:
+        for chunk in download(event["mb"]):
+            file.write(chunk)
+            size += len(chunk)
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while block := file.read(1024 * 1024):
+            digest.update(block)
+    os.remove(path)
+    return {"bytes": size, "sha256": digest.hexdigest()}
+"""
+
+IN_MEMORY = """
+import hashlib
+
+def download(mb):
+    for number in range(mb):
+        yield bytes([number % 256]) * (1024 * 1024)
+
+def handler(event, context):
+    data = b"".join(download(event["mb"]))
+    return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+"""
+
+
+def test_stream_tmp_passes_a_handler_that_streams_through_a_file() -> None:
+    check("06.stream-tmp", handler("stream", STREAM))
+
+
+@pytest.mark.parametrize(
+    "source, hint",
+    [
+        (IN_MEMORY, "ran out of its 128 MB"),
+        (STREAM.replace("digest.update(block)", "digest.update(block[:1])"), "sha256 is not the download"),
+        (STREAM.replace('return {"bytes": size, ', 'return {"bytes": size - 1, '), "count every chunk"),
+        (STREAM.replace('return {"bytes": size, "sha256": digest.hexdigest()}', "return digest.hexdigest()"), "return {'bytes'"),
+    ],
+)
+def test_stream_tmp_hints(source: str, hint: str) -> None:
+    fails("06.stream-tmp", handler("stream", source), hint)

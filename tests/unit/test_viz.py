@@ -11,6 +11,7 @@ from matplotlib.patches import Rectangle
 
 from labkit.viz import (
     init_by_size,
+    memory_use,
     phase_bars,
     remaining_time,
     retry_timeline,
@@ -129,3 +130,17 @@ def test_retry_timeline_draws_one_lane_per_event_with_its_attempts_gaps_and_end(
     assert failed == pytest.approx([20 / 60, 80 / 60]) and succeeded == pytest.approx([20 / 60, 200 / 60])
     assert [text.get_text() for text in ax.texts] == ["+1.0 min", "+2.0 min", "DLQ"]
     assert ax.get_title() == "retries" and "lesson clock" in ax.get_xlabel()
+
+
+def test_memory_use_draws_a_bar_per_invocation_errors_in_red_and_the_memory_size() -> None:
+    def used(mb: float, error: object = None) -> SimpleNamespace:
+        return SimpleNamespace(report=SimpleNamespace(max_memory_mb=mb), error=error)
+
+    records = [("small", used(24)), ("too big", used(128, {"errorType": "Runtime.OutOfMemory"}))]
+    ax = memory_use(records, memory_mb=128, title="memory").axes[0]
+    rectangles = bars(ax.figure)
+    assert [bar.get_height() for bar in rectangles] == [24.0, 128.0]
+    assert [to_hex(bar.get_facecolor()) for bar in rectangles] == [HANDLER_COLOR, ERROR_COLOR]
+    assert [text.get_text() for text in ax.texts] == ["24 MB", "128 MB\nRuntime.OutOfMemory"]
+    assert [label.get_text() for label in ax.get_xticklabels()] == ["small", "too big"]
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["memory size (128 MB)"]
