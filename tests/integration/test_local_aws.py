@@ -399,6 +399,7 @@ def test_endpoint_settings_reuse_the_functions_credentials() -> None:
 def test_the_process_wide_local_aws_starts_once() -> None:
     import labkit.aws
 
+    labkit.aws.stop()  # an earlier test may have started the process-wide one
     assert labkit.aws.current() is None
     try:
         first = labkit.aws.start()
