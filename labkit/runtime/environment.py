@@ -11,6 +11,7 @@ import math
 import os
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from labkit.runtime.lambda_env import lambda_environment, log_stream_name, trace
 from labkit.runtime.rapid import ApiRequest, DeadlineReached, RuntimeApiChannel, SandboxExited
 
 
+_LOG_STREAM_LINES = 10_000
 _EXACT_PEAK_AFTER_MS = 1.0
 _EXACT_PEAK_EVERY = 16
 
@@ -50,7 +52,8 @@ class ExecutionEnvironment:
         self.provisioned = provisioned
         self.id = uuid.uuid4().hex[:12]
         self.log_stream = log_stream_name(config.version)
-        self.log_events: list[tuple[int, str]] = []  # (epoch ms, line): this environment's log stream
+        # (epoch ms, line): this environment's log stream, its latest lines
+        self.log_events: deque[tuple[int, str]] = deque(maxlen=_LOG_STREAM_LINES)
         self.invocations = 0
         self.created_at = time.time()
         self.last_used = time.monotonic()
@@ -66,10 +69,6 @@ class ExecutionEnvironment:
     @property
     def alive(self) -> bool:
         return not self._dead
-
-    @property
-    def sandbox(self) -> Sandbox | None:
-        return self._sandbox
 
     def invoke(
         self,
