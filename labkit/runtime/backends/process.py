@@ -248,7 +248,7 @@ def _proc_number(fd: int | None, key: bytes | None) -> float:
 
 def signal_word(number: int) -> str:
     """Go's wording of a signal, as Lambda prints it ('signal: killed')."""
-    words = {
+    words: dict[int, str] = {
         signal.SIGKILL: "killed",
         signal.SIGSEGV: "segmentation fault",
         signal.SIGABRT: "aborted",
