@@ -30,6 +30,12 @@ def fails(name: str, answer: Any, hint: str) -> None:
         check(name, answer)
 
 
+def test_chapters_05_to_07_declare_their_exercises() -> None:
+    names = {exercise.name for exercise in REGISTRY.all()}
+    assert {"05.idempotent", "05.dlq-replay", "06.timeout", "06.stream-tmp", "07.rate-x-dur", "07.reserved-db"} <= names
+    assert all(len(name) <= 15 for name in names)
+
+
 def test_chapters_00_to_02_declare_their_exercises() -> None:
     names = {exercise.name for exercise in REGISTRY.all()}
     assert {
@@ -412,3 +418,44 @@ def test_stream_tmp_passes_a_handler_that_streams_through_a_file() -> None:
 )
 def test_stream_tmp_hints(source: str, hint: str) -> None:
     fails("06.stream-tmp", handler("stream", source), hint)
+
+
+# -- 07 -------------------------------------------------------------------------------------
+
+
+def test_rate_times_duration_passes_the_rounded_up_product() -> None:
+    check("07.rate-x-dur", lambda rate, ms: -(-rate * ms // 1000))
+
+
+@pytest.mark.parametrize(
+    "answer, hint",
+    [
+        (lambda rate, ms: rate * ms, "1,000 times too big"),
+        (lambda rate, ms: int(rate * ms / 1000), "round up"),
+        (lambda rate, ms: rate * ms / 1000, "an int"),
+        (lambda rate, ms: rate * ms // 1000 + 2, "then round up"),
+        (20, "pass your function itself"),
+    ],
+)
+def test_rate_times_duration_hints(answer: Any, hint: str) -> None:
+    fails("07.rate-x-dur", answer, hint)
+
+
+def test_reserved_db_passes_six_reserved_a_full_burst_and_throttles() -> None:
+    check("07.reserved-db", {"reserved": 6, "peak": 6, "throttles": 6})
+
+
+@pytest.mark.parametrize(
+    "answer, hint",
+    [
+        ({"reserved": 10, "peak": 10, "throttles": 2}, "other function's connections"),
+        ({"reserved": 4, "peak": 4, "throttles": 8}, "unused"),
+        ({"reserved": 6, "peak": 9, "throttles": 3}, "before the burst"),
+        ({"reserved": 6, "peak": 3, "throttles": 0}, "send more requests"),
+        ({"reserved": 6, "peak": 6, "throttles": 0}, "no request was throttled"),
+        ({"reserved": 6.0, "peak": 6, "throttles": 6}, "ints"),
+        ({"reserved": 6}, "missing"),
+    ],
+)
+def test_reserved_db_hints(answer: Any, hint: str) -> None:
+    fails("07.reserved-db", answer, hint)

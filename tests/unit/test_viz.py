@@ -11,6 +11,7 @@ from matplotlib.patches import Rectangle
 
 from labkit.viz import (
     init_by_size,
+    load_test,
     memory_use,
     phase_bars,
     remaining_time,
@@ -144,3 +145,19 @@ def test_memory_use_draws_a_bar_per_invocation_errors_in_red_and_the_memory_size
     assert [text.get_text() for text in ax.texts] == ["24 MB", "128 MB\nRuntime.OutOfMemory"]
     assert [label.get_text() for label in ax.get_xticklabels()] == ["small", "too big"]
     assert [text.get_text() for text in ax.get_legend().get_texts()] == ["memory size (128 MB)"]
+
+
+def test_load_test_draws_concurrency_against_the_limit_and_stacks_requests_per_bin() -> None:
+    samples = [(0.0, 1), (0.1, 2), (0.6, 1), (0.9, 0)]
+    requests = [(0.0, "cold"), (0.1, "cold"), (0.3, "warm"), (0.6, "throttled"), (0.7, "warm")]
+    figure = load_test(samples, requests, limit=2, phases=[(0.0, "10/s"), (0.5, "20/s")], bin_s=0.5, title="load")
+    top, bottom = figure.axes
+    assert top.get_title() == "load"
+    step, limit = top.get_lines()[:2]
+    assert list(step.get_ydata()) == [1, 2, 1, 0] and list(limit.get_ydata()) == [2, 2]
+    assert [text.get_text() for text in top.texts] == ["10/s", "20/s"]
+    heights: dict[str, list[float]] = {}
+    for container, label in zip(bottom.containers, ("warm", "cold", "throttled")):
+        heights[label] = [bar.get_height() for bar in container]
+    assert heights == {"warm": [1, 1], "cold": [2, 0], "throttled": [0, 1]}
+    assert [text.get_text() for text in bottom.get_legend().get_texts()] == ["warm", "cold start", "throttled (429)"]
