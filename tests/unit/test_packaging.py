@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_environment_yml_lists_the_same_dependencies_as_pyproject() -> None:
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     text = (ROOT / "environment.yml").read_text()
-    listed = re.findall(r"^\s+- ([A-Za-z0-9_.-]+[<>=!~].*)$", text, re.M)
+    listed = re.findall(r"^\s+- ([A-Za-z0-9_.,\[\]-]+[<>=!~].*)$", text, re.M)
     listed = [item for item in listed if not item.startswith("python")]
     assert sorted(listed) == sorted(declared)
 

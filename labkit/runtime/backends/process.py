@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import ctypes
 import os
-import re
 import resource
 import shutil
 import signal
 import subprocess
 import sys
 import threading
-from importlib import metadata
 from pathlib import Path
 
 from labkit.runtime import limits
 from labkit.runtime.backends.base import LaunchSpec
+from labkit.runtime.distributions import top_level_paths
 from labkit.runtime.scratch import ensure_owner_dir
 from labkit.runtime.spawner import SPAWNER
 
@@ -53,39 +52,11 @@ class _RuntimeDir:
     def _build() -> Path:
         target = ensure_owner_dir() / "runtime"
         target.mkdir(exist_ok=True)
-        for entry in _top_level_paths(_RUNTIME_DISTRIBUTIONS):
+        for entry in top_level_paths(_RUNTIME_DISTRIBUTIONS):
             link = target / entry.name
             if not link.exists():
                 link.symlink_to(entry)
         return target
-
-
-def _top_level_paths(roots: tuple[str, ...]) -> set[Path]:
-    """The top-level modules and packages of the distributions roots and their dependencies."""
-    seen: set[str] = set()
-    paths: set[Path] = set()
-    pending = list(roots)
-    while pending:
-        name = pending.pop()
-        key = re.sub(r"[-_.]+", "-", name).lower()
-        if key in seen:
-            continue
-        seen.add(key)
-        try:
-            dist = metadata.distribution(name)
-        except metadata.PackageNotFoundError:
-            continue
-        for requirement in dist.requires or []:
-            if "extra ==" not in requirement:
-                pending.append(re.split(r"[ ;<>=!~\[(]", requirement, maxsplit=1)[0])
-        for file in dist.files or []:
-            top = file.parts[0]
-            if top.endswith((".dist-info", ".egg-info")) or top == ".." or top.startswith("__"):
-                continue
-            location = Path(str(dist.locate_file(top)))
-            if location.exists():
-                paths.add(location)
-    return paths
 
 
 class ProcessSandbox:
