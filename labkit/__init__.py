@@ -19,6 +19,7 @@ _EXPORTS = {
     "progress": "labkit.course.progress",
     "clock": "labkit.clock",
     "LambdaService": "labkit.service.lambda_service",
+    "powertools_layer": "labkit.runtime.layers",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -258,6 +258,22 @@ def test_provisioned_cost_hints(answer: Any, hint: str) -> None:
 PAY_ONCE = """
 import json, os
 import boto3
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent
+
+sqs = boto3.client("sqs")
+
+
+@idempotent(persistence_store=DynamoDBPersistenceLayer(table_name=os.environ["TABLE"]),
+            config=IdempotencyConfig(event_key_jmespath="payment_id"))
+def handler(event, context):
+    result = {"payment_id": event["payment_id"], "charged": event["amount"]}
+    sqs.send_message(QueueUrl=os.environ["CHARGES"], MessageBody=json.dumps(result))
+    return result
+"""
+
+PAY_ONCE_BY_HAND = """
+import json, os
+import boto3
 from botocore.exceptions import ClientError
 
 sqs = boto3.client("sqs")
@@ -295,16 +311,17 @@ def handler(event, context):
 """
 
 
-def test_idempotent_passes_a_handler_with_a_conditional_put() -> None:
+def test_idempotent_passes_a_handler_with_powertools_idempotency() -> None:
     check("05.idempotent", handler("pay_once", PAY_ONCE))
 
 
 @pytest.mark.parametrize(
     "source, hint",
     [
-        (PAY_EVERY_TIME, "conditional put"),
+        (PAY_EVERY_TIME, "event_key_jmespath"),
         (PAY_NEVER, "charged 0 times"),
-        (PAY_ONCE.replace('return json.loads(TABLE.get_item(Key={"id": key})["Item"]["result"])', 'return {"duplicate": True}'), "same response"),
+        (PAY_ONCE_BY_HAND, "as Powertools writes them"),
+        (PAY_ONCE_BY_HAND.replace('return json.loads(TABLE.get_item(Key={"id": key})["Item"]["result"])', 'return {"duplicate": True}'), "same response"),
     ],
 )
 def test_idempotent_hints(source: str, hint: str) -> None:

@@ -34,9 +34,14 @@ def handler_file(answer: Any) -> Path:
     return path
 
 
-def run_handler(path: Path, events: Sequence[Any], *, env: dict[str, str] | None = None, timeout_s: float = 3) -> list[Invocation]:
+def run_handler(
+    path: Path, events: Sequence[Any], *, env: dict[str, str] | None = None, timeout_s: float = 3,
+    layers: Sequence[Path] = (),
+) -> list[Invocation]:
     """Invoke the handler in `path` once per event, one after the other, in a fresh function."""
-    with Function(f"{path.stem}.handler", code=path.parent, env=env, timeout_s=timeout_s, name=f"check-{path.stem}") as fn:
+    with Function(
+        f"{path.stem}.handler", code=path.parent, env=env, timeout_s=timeout_s, name=f"check-{path.stem}", layers=layers,
+    ) as fn:
         return [fn.invoke(event) for event in events]
 
 

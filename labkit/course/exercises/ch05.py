@@ -14,6 +14,7 @@ from typing import Any
 
 from labkit.course.checks import exercise, expect
 from labkit.course.exercises.ch01 import expect_ok, handler_file, run_handler
+from labkit.runtime.layers import powertools_layer
 
 # The orders the DLQ exercise sends; the ones whose quantity is not a number are the poison messages.
 ORDERS: list[dict[str, Any]] = [
@@ -54,7 +55,8 @@ def _charges(sqs: Any, queue: str) -> list[dict[str, Any]]:
 
 @exercise("05.idempotent", title="Make a payment handler idempotent")
 def idempotent(answer: Any) -> None:
-    """`answer`: the path of a handler that charges each payment_id once, however often it is invoked."""
+    """`answer`: the path of a handler that charges each payment_id once, however often it is invoked,
+    with Powertools' idempotency (its records in the table named by TABLE)."""
     path = handler_file(answer)
     aws, env, table, queue = _local_resources()
     events = [
@@ -64,7 +66,7 @@ def idempotent(answer: Any) -> None:
         {"payment_id": "p-1", "amount": 30},
     ]
     try:
-        invocations = run_handler(path, events, env=env, timeout_s=10)
+        invocations = run_handler(path, events, env=env, timeout_s=10, layers=[powertools_layer()])
         for inv, event in zip(invocations, events):
             expect_ok(inv, event)
         charges = _charges(aws.client("sqs"), queue)
@@ -79,14 +81,22 @@ def idempotent(answer: Any) -> None:
         )
         expect(
             per_payment.get("p-1") == 1,
-            f"payment p-1 arrived three times and was charged {per_payment['p-1']} times: record the payment_id with a "
-            "conditional put (attribute_not_exists) before charging, and skip the charge when the record exists.",
+            f"payment p-1 arrived three times and was charged {per_payment['p-1']} times: the idempotency key must be "
+            "the payment_id (IdempotencyConfig's event_key_jmespath), the same in every delivery.",
         )
         first = invocations[0].result
         expect(
             all(inv.result == first for inv in (invocations[1], invocations[3])),
             f"the repeated deliveries of p-1 returned {invocations[1].result!r}, not the first answer {first!r}: "
             "a duplicate should get the same response as the original.",
+        )
+        records = aws.client("dynamodb").scan(TableName=table)["Items"]
+        statuses = sorted(item.get("status", {}).get("S", "") for item in records)
+        expect(
+            statuses == ["COMPLETED", "COMPLETED"],
+            f"the table {table} holds {len(records)} records with the statuses {statuses}, not one COMPLETED record per "
+            "payment as Powertools writes them: decorate the handler with @idempotent(persistence_store="
+            "DynamoDBPersistenceLayer(table_name=os.environ['TABLE']), config=...).",
         )
     finally:
         with contextlib.suppress(Exception):  # clean-up only: the check's verdict stands
