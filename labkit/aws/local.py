@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from labkit.aws import endpoint
 from labkit.aws.moto_app import MotoApp, create_app
 from labkit.errors import LabkitError
+from labkit.security.enforce import Authorizer
 from labkit.service.server import ServiceServer
 from labkit.service.wire import HttpRequest, HttpResponse, ServiceApp
 
@@ -96,6 +97,18 @@ def lambda_service_factory(endpoint_url: str, backend: str = "process") -> Calla
     return build
 
 
+def _function_policy(app: ServiceApp, arn: str) -> dict[str, Any] | None:
+    """A Lambda function's resource-based policy, when `app` is labkit's Lambda service and has built."""
+    if not arn.startswith("arn:aws:lambda:"):
+        return None
+    if isinstance(app, LazyServiceApp):
+        if not app.built:
+            return None
+        app = app.app
+    lookup = getattr(app, "resource_policy", None)
+    return lookup(arn) if callable(lookup) else None
+
+
 def _close(app: object) -> None:
     close = getattr(app, "close", None)
     if callable(close):
@@ -153,6 +166,7 @@ class LocalAws:
             raise
         app = lambda_app if lambda_app is not None else LazyServiceApp(lambda_service_factory(server.endpoint_url, backend))
         server.lambda_app = app
+        server.authorizer = Authorizer(resource_policy=lambda arn: _function_policy(app, arn))
         local = cls(server, app, aws_app)
         server.start()
         if warm:

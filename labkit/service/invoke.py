@@ -24,6 +24,7 @@ from labkit.errors import ConfigurationError
 from labkit.runtime.backends import Backend
 from labkit.runtime.function import Function
 from labkit.runtime.invocation import Invocation
+from labkit.security import sessions
 from labkit.service.clock import LessonClock
 from labkit.service.exceptions import (
     ACCOUNT_LIMIT,
@@ -140,6 +141,12 @@ class RuntimePool:
         self._retired.append(entry)
         return None
 
+    def _platform_env(self, config: VersionConfig) -> dict[str, str] | None:
+        """The local AWS's endpoint and, as on Lambda, the execution role's temporary credentials."""
+        if not self.endpoint_url:
+            return None
+        return {"AWS_ENDPOINT_URL": self.endpoint_url, **sessions.issue(config.role, config.function_name)}
+
     def _make(self, config: VersionConfig) -> Function:
         try:
             function = Function(
@@ -151,7 +158,7 @@ class RuntimePool:
                 backend=self.backend,
                 name=config.function_name,
                 version=config.version,
-                platform_env={"AWS_ENDPOINT_URL": self.endpoint_url} if self.endpoint_url else None,
+                platform_env=self._platform_env(config),
                 ephemeral_storage_mb=config.ephemeral_storage,
                 idle_timeout_s=self.idle_timeout_s,
                 log_format=config.log_format,

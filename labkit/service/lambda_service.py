@@ -78,6 +78,7 @@ from labkit.service.models import (
     function_arn,
     parse_function_ref,
 )
+from labkit.service.policy import FunctionPolicies, denied_invoke
 from labkit.service.wire import HttpRequest, HttpResponse
 
 ACCOUNT_CONCURRENCY_ENV = "LABKIT_ACCOUNT_CONCURRENCY"
@@ -142,6 +143,7 @@ class LambdaService:
             self._attempt, self._async_settings, self.sender, self.clock, workers=async_workers, count=self.limiter.count
         )
         self._provision_lock = threading.Lock()
+        self.policies = FunctionPolicies()
         self._responses: Any = None
         self._closed = False
 
@@ -269,6 +271,7 @@ class LambdaService:
 
     def delete_function(self, name: str, qualifier: str | None = None) -> None:
         removed = self.model.delete_function(name, qualifier)
+        self.policies.drop(name, qualifier)
         if qualifier is None:
             self.pool.drop(name)
             self.code.remove(name)
@@ -355,21 +358,63 @@ class LambdaService:
         config = EventInvokeConfig(qualifier or LATEST, retries, age, on_success, on_failure)
         return self.model.put_event_config(name, qualifier, config, merge)
 
+    # -- resource-based policies ------------------------------------------------------------------------------
+
+    def add_permission(self, name: str, qualifier: str | None, spec: dict[str, Any]) -> dict[str, Any]:
+        """AddPermission: a statement in the function's (or the qualifier's) policy; returns it."""
+        self.model.resolve(name, qualifier)
+        return self.policies.add(name, qualifier, function_arn(name, qualifier), spec)
+
+    def remove_permission(self, name: str, qualifier: str | None, statement_id: str, revision_id: str | None = None) -> None:
+        self.model.resolve(name, qualifier)
+        self.policies.remove(name, qualifier, statement_id, revision_id)
+
+    def get_policy(self, name: str, qualifier: str | None) -> tuple[str, str]:
+        """GetPolicy: (the policy as JSON text, its revision id)."""
+        self.model.resolve(name, qualifier)
+        return self.policies.get(name, qualifier)
+
+    def resource_policy(self, arn: str) -> dict[str, Any] | None:
+        """The resource-based policy of a function ARN (qualified or not), or None."""
+        name, qualifier = parse_function_ref(arn)
+        return self.policies.document(name, qualifier)
+
+    def _authorize_invoke(
+        self, name: str, qualifier: str | None, principal: str | None, source_arn: str | None, source_account: str | None
+    ) -> None:
+        if principal is None:
+            return  # the account itself
+        self.model.resolve(name, qualifier)
+        arn = function_arn(name, qualifier)
+        if not self.policies.allows_invoke(name, qualifier, arn, principal, source_arn, source_account):
+            raise denied_invoke(principal, arn)
+
     # -- invoke -------------------------------------------------------------------------------------------------
 
     def invoke(
         self, name: str, qualifier: str | None, payload: bytes, client_context: dict[str, Any] | None = None,
-        request_id: str | None = None,
+        request_id: str | None = None, *, principal: str | None = None, source_arn: str | None = None,
+        source_account: str | None = None,
     ) -> InvokeResult:
-        """A synchronous (RequestResponse) invoke; raises TooManyRequestsException when throttled."""
+        """A synchronous (RequestResponse) invoke; raises TooManyRequestsException when throttled.
+
+        `principal` (a service such as "s3.amazonaws.com", with the `source_arn` and `source_account` it
+        invokes for) needs a statement in the function's resource-based policy (AddPermission), else
+        AccessDeniedException; None is the account itself, always allowed.
+        """
+        self._authorize_invoke(name, qualifier, principal, source_arn, source_account)
         if len(payload) > limits.SYNC_REQUEST_MAX_BYTES:
             raise RequestTooLargeException(
                 f"Request must be smaller than {limits.SYNC_REQUEST_MAX_BYTES} bytes for the InvokeFunction operation"
             )
         return self.invoker.invoke(name, qualifier, payload or b"{}", client_context=client_context, request_id=request_id)
 
-    def invoke_async(self, name: str, qualifier: str | None, payload: bytes) -> str:
-        """Accept an Event invoke into the async queue; returns its request id."""
+    def invoke_async(
+        self, name: str, qualifier: str | None, payload: bytes, *, principal: str | None = None,
+        source_arn: str | None = None, source_account: str | None = None,
+    ) -> str:
+        """Accept an Event invoke into the async queue; returns its request id (`principal`: as in `invoke`)."""
+        self._authorize_invoke(name, qualifier, principal, source_arn, source_account)
         if len(payload) > limits.ASYNC_REQUEST_MAX_BYTES:
             raise RequestTooLargeException(
                 f"Request must be smaller than {limits.ASYNC_REQUEST_MAX_BYTES} bytes for the InvokeFunction operation"

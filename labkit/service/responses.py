@@ -85,6 +85,9 @@ ROUTES = [
     _route("GET", f"/2019-09-25/functions/{_FN}/event-invoke-config", "get_function_event_invoke_config"),
     _route("DELETE", f"/2019-09-25/functions/{_FN}/event-invoke-config", "delete_function_event_invoke_config"),
     _route("GET", f"/2019-09-25/functions/{_FN}/event-invoke-config/list", "list_function_event_invoke_configs"),
+    _route("POST", f"/2015-03-31/functions/{_FN}/policy", "add_permission"),
+    _route("GET", f"/2015-03-31/functions/{_FN}/policy", "get_policy"),
+    _route("DELETE", f"/2015-03-31/functions/{_FN}/policy/(?P<sid>[^/]+)", "remove_permission"),
     _route("GET", "/2016-08-19/account-settings", "get_account_settings"),
     _route("PUT", "/2016-08-19/account-settings", "put_account_settings"),
     _route("GET", "/2017-03-31/tags/(?P<arn>.+)", "list_tags"),
@@ -292,6 +295,23 @@ class LambdaResponses:
         items = [event_invoke_configuration(name, c) for c in self.service.model.event_configs(name)]
         page, marker = _page(items, request)
         return _json(200, {"FunctionEventInvokeConfigs": page, **({"NextMarker": marker} if marker else {})})
+
+    # -- resource-based policies ---------------------------------------------------------------------------
+
+    def add_permission(self, request: HttpRequest, fn: str) -> HttpResponse:
+        name, qualifier = self._ref(request, fn)
+        statement = self.service.add_permission(name, qualifier, _body(request))
+        return _json(201, {"Statement": json.dumps(statement, separators=(",", ":"))})
+
+    def get_policy(self, request: HttpRequest, fn: str) -> HttpResponse:
+        name, qualifier = self._ref(request, fn)
+        policy, revision_id = self.service.get_policy(name, qualifier)
+        return _json(200, {"Policy": policy, "RevisionId": revision_id})
+
+    def remove_permission(self, request: HttpRequest, fn: str, sid: str) -> HttpResponse:
+        name, qualifier = self._ref(request, fn)
+        self.service.remove_permission(name, qualifier, unquote(sid), _query(request, "RevisionId"))
+        return HttpResponse(204)
 
     # -- account and tags ------------------------------------------------------------------------------------
 

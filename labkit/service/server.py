@@ -18,7 +18,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from http import HTTPStatus
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO, Protocol, cast
 from urllib.parse import parse_qs, unquote
 
 from labkit.service.routing import LAMBDA, service_of
@@ -26,6 +26,18 @@ from labkit.service.wire import HttpRequest, HttpResponse, ServiceApp
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Router = Callable[[str, str, Mapping[str, str], Mapping[str, Sequence[str]]], str]
+
+
+class Refusal(Protocol):
+    """An answer given instead of serving a request (e.g. `labkit.security.enforce.Denial`)."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+
+Authorizer = Callable[[str, str, Mapping[str, str], bytes], "Refusal | None"]
+"""`(method, target, headers, body) -> None` to serve the request, or the answer that refuses it."""
 
 RAW_HEADERS_ENVIRON_KEY = "labkit.raw_headers"
 """WSGI environ key holding the request's headers as received: [(name, value)], names unchanged.
@@ -192,6 +204,9 @@ class ServiceServer:
     router
         `service_of(method, path, headers, query) -> str`; requests for which it returns
         `"lambda"` go to `lambda_app`.
+    authorizer
+        Asked first about every request (`labkit.security.enforce.Authorizer`: execution roles);
+        a refusal it returns is sent instead of serving the request.
     """
 
     def __init__(
@@ -202,8 +217,10 @@ class ServiceServer:
         host: str = "127.0.0.1",
         port: int = 0,
         router: Router = service_of,
+        authorizer: Authorizer | None = None,
     ) -> None:
         self.lambda_app = lambda_app
+        self.authorizer = authorizer
         self.aws_app = aws_app
         self._router = router
         self._listener = socket.create_server((host, port), backlog=128)
@@ -357,6 +374,12 @@ class ServiceServer:
             _, _, rest = target.partition("://")
             host_override, slash, tail = rest.partition("/")
             target = slash + tail if slash else "/"
+        if self.authorizer is not None:
+            refusal = self.authorizer(request.method, target, request.headers, request.body)
+            if refusal is not None:
+                parts = [_STATUS_LINES.get(refusal.status) or _status_line(refusal.status)]
+                parts += [_encode_header(name, value) for name, value in refusal.headers.items()]
+                return self._finish(parts, False, request, refusal.status, refusal.body)
         raw_path, _, query_string = target.partition("?")
         path = unquote(raw_path) if "%" in raw_path else raw_path
         query = parse_qs(query_string, keep_blank_values=True) if query_string else {}

@@ -1,0 +1,189 @@
+"""Execution roles on the local AWS: a function runs with its role's credentials and its calls are authorized."""
+from __future__ import annotations
+
+import io
+import json
+import uuid
+import zipfile
+from collections.abc import Iterator
+
+import pytest
+from botocore.exceptions import ClientError
+
+from labkit.aws.local import LocalAws
+from labkit.security import sessions
+
+ACCOUNT = "123456789012"
+TRUST = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+)
+
+HANDLER = '''
+import os, boto3
+from botocore.exceptions import ClientError
+
+def handler(event, context):
+    table = boto3.resource("dynamodb").Table(event["table"])
+    out = {"key_id": os.environ["AWS_ACCESS_KEY_ID"]}
+    out["read"] = table.get_item(Key={"pk": "a"}).get("Item")
+    try:
+        table.put_item(Item={"pk": "b"})
+        out["write"] = "ok"
+    except ClientError as exc:
+        out["write"] = exc.response["Error"]
+    return out
+'''
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def package(source: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", source)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def aws() -> Iterator[LocalAws]:
+    local = LocalAws.start()
+    yield local
+    local.close()
+
+
+def make_role(aws: LocalAws, name: str, policy: dict) -> str:
+    iam = aws.client("iam")
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    iam.put_role_policy(RoleName=name, PolicyName="inline", PolicyDocument=json.dumps(policy))
+    return arn
+
+
+def test_a_read_only_role_reads_and_is_denied_put_item_with_awss_message(aws: LocalAws) -> None:
+    table = unique("orders")
+    ddb = aws.client("dynamodb")
+    ddb.create_table(
+        TableName=table, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+    )
+    ddb.put_item(TableName=table, Item={"pk": {"S": "a"}})  # the learner's own credentials: admin
+    table_arn = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{table}"
+    role = unique("reader")
+    role_arn = make_role(aws, role, {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Query"], "Resource": table_arn}]})
+    fn = unique("reader-fn")
+    lam = aws.client("lambda")
+    lam.create_function(FunctionName=fn, Runtime="python3.12", Role=role_arn, Handler="app.handler",
+                        Code={"ZipFile": package(HANDLER)})
+    try:
+        out = json.loads(lam.invoke(FunctionName=fn, Payload=json.dumps({"table": table}))["Payload"].read())
+    finally:
+        lam.delete_function(FunctionName=fn)
+    assert out["key_id"].startswith("ASIA")
+    assert out["read"] == {"pk": "a"}
+    assert out["write"]["Code"] == "AccessDeniedException"
+    assert out["write"]["Message"] == (
+        f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{fn} is not authorized to perform: dynamodb:PutItem on "
+        f"resource: {table_arn} because no identity-based policy allows the dynamodb:PutItem action"
+    )
+    assert "Item" not in ddb.get_item(TableName=table, Key={"pk": {"S": "b"}})
+
+
+def role_client(aws: LocalAws, service: str, role_arn: str, session: str = "fn"):
+    """A boto3 client signed with a role session's credentials, as a function's would be."""
+    import boto3
+
+    creds = sessions.issue(role_arn, session)
+    return boto3.client(
+        service, endpoint_url=aws.endpoint_url, region_name="us-east-1",
+        aws_access_key_id=creds["AWS_ACCESS_KEY_ID"], aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=creds["AWS_SESSION_TOKEN"],
+    )
+
+
+def test_explicit_deny_wildcards_and_each_protocols_error_shape(aws: LocalAws) -> None:
+    bucket, topic, queue = unique("bkt"), unique("topic"), unique("queue")
+    aws.client("s3").create_bucket(Bucket=bucket)
+    topic_arn = aws.client("sns").create_topic(Name=topic)["TopicArn"]
+    queue_url = aws.client("sqs").create_queue(QueueName=queue)["QueueUrl"]
+    role_arn = make_role(aws, unique("mixed"), {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:*", "Resource": f"arn:aws:s3:::{bucket}/*"},
+        {"Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "*"},
+        {"Effect": "Allow", "Action": "sqs:Send*", "Resource": "*"},
+    ]})
+    s3 = role_client(aws, "s3", role_arn)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    with pytest.raises(ClientError) as denied:
+        s3.delete_object(Bucket=bucket, Key="k")
+    error = denied.value.response["Error"]
+    assert (error["Code"], denied.value.response["ResponseMetadata"]["HTTPStatusCode"]) == ("AccessDenied", 403)
+    assert error["Message"].endswith("with an explicit deny in an identity-based policy")
+    with pytest.raises(ClientError) as listing:
+        s3.list_objects_v2(Bucket=bucket)  # s3:ListBucket is on the bucket, not its objects
+    assert f'on resource: "arn:aws:s3:::{bucket}"' in listing.value.response["Error"]["Message"]
+
+    sqs = role_client(aws, "sqs", role_arn)
+    sqs.send_message(QueueUrl=queue_url, MessageBody="hi")
+    with pytest.raises(ClientError) as receive:
+        sqs.receive_message(QueueUrl=queue_url)
+    assert receive.value.response["Error"]["Code"] == "AccessDenied"
+
+    with pytest.raises(ClientError) as publish:
+        role_client(aws, "sns", role_arn).publish(TopicArn=topic_arn, Message="hi")
+    assert publish.value.response["Error"]["Code"] == "AuthorizationError"
+    assert f"SNS:Publish on resource: {topic_arn}" in publish.value.response["Error"]["Message"]
+
+
+def test_a_role_missing_from_the_local_iam_is_not_enforced_and_sts_is_free(aws: LocalAws) -> None:
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/{unique('not-created')}"
+    role_client(aws, "s3", role_arn).list_buckets()
+    denied_role = make_role(aws, unique("nothing"), {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Action": "*", "Resource": "*"}]})
+    assert role_client(aws, "sts", denied_role).get_caller_identity()["Account"] == ACCOUNT
+
+
+def test_add_permission_get_policy_remove_permission_and_invokes_by_roles_and_services(aws: LocalAws) -> None:
+    lam = aws.client("lambda")
+    fn = unique("guarded")
+    lam.create_function(FunctionName=fn, Runtime="python3.12", Role=f"arn:aws:iam::{ACCOUNT}:role/any",
+                        Handler="app.handler", Code={"ZipFile": package("def handler(event, context):\n    return 'ran'\n")})
+    try:
+        with pytest.raises(ClientError) as missing:
+            lam.get_policy(FunctionName=fn)
+        assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
+        statement = json.loads(lam.add_permission(
+            FunctionName=fn, StatementId="s3-invoke", Action="lambda:InvokeFunction", Principal="s3.amazonaws.com",
+            SourceArn="arn:aws:s3:::uploads", SourceAccount=ACCOUNT)["Statement"])
+        assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
+        assert statement["Condition"]["ArnLike"] == {"AWS:SourceArn": "arn:aws:s3:::uploads"}
+        with pytest.raises(ClientError) as conflict:
+            lam.add_permission(FunctionName=fn, StatementId="s3-invoke", Action="lambda:InvokeFunction",
+                               Principal="s3.amazonaws.com")
+        assert conflict.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+        policy = json.loads(lam.get_policy(FunctionName=fn)["Policy"])
+        assert [s["Sid"] for s in policy["Statement"]] == ["s3-invoke"]
+
+        service = aws.lambda_app.app
+        assert service.invoke(fn, None, b"{}", principal="s3.amazonaws.com", source_arn="arn:aws:s3:::uploads",
+                              source_account=ACCOUNT).invocation.result == "ran"
+        with pytest.raises(Exception) as other_bucket:
+            service.invoke_async(fn, None, b"{}", principal="s3.amazonaws.com", source_arn="arn:aws:s3:::other")
+        assert "no resource-based policy allows the lambda:InvokeFunction action" in str(other_bucket.value)
+        with pytest.raises(Exception):
+            service.invoke_async(fn, None, b"{}", principal="sns.amazonaws.com")
+
+        caller = make_role(aws, unique("caller"), {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+        with pytest.raises(ClientError) as not_allowed:
+            role_client(aws, "lambda", caller).invoke(FunctionName=fn)
+        assert not_allowed.value.response["Error"]["Code"] == "AccessDeniedException"
+        lam.add_permission(FunctionName=fn, StatementId="caller", Action="lambda:InvokeFunction", Principal=caller)
+        assert role_client(aws, "lambda", caller).invoke(FunctionName=fn)["Payload"].read() == b'"ran"'
+
+        lam.remove_permission(FunctionName=fn, StatementId="s3-invoke")
+        with pytest.raises(ClientError) as gone:
+            lam.remove_permission(FunctionName=fn, StatementId="s3-invoke")
+        assert gone.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    finally:
+        lam.delete_function(FunctionName=fn)
