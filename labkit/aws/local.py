@@ -92,6 +92,9 @@ def lambda_service_factory(endpoint_url: str, backend: str = "process") -> Calla
             return LambdaUnavailable(f"this labkit has no {LAMBDA_SERVICE_MODULE} module")
         module = importlib.import_module(LAMBDA_SERVICE_MODULE)
         service: ServiceApp = module.LambdaService(endpoint_url, backend=backend)
+        from labkit.triggers.apigateway import serve_function_urls
+
+        serve_function_urls(service)  # type: ignore[arg-type]
         return service
 
     return build

@@ -56,6 +56,7 @@ from labkit.service.exceptions import (
     ResourceNotFoundException,
     TooManyRequestsException,
 )
+from labkit.service.function_urls import FunctionUrls
 from labkit.service.invoke import (
     ACCOUNT,
     ConcurrencyLimiter,
@@ -143,6 +144,7 @@ class LambdaService:
             self._attempt, self._async_settings, self.sender, self.clock, workers=async_workers, count=self.limiter.count
         )
         self._provision_lock = threading.Lock()
+        self.function_urls = FunctionUrls()  # served by the host the local AWS installs
         self.policies = FunctionPolicies()
         self._responses: Any = None
         self._closed = False
@@ -173,6 +175,7 @@ class LambdaService:
         if self._closed:
             return
         self._closed = True
+        self.function_urls.close()
         self.queue.close(join=False)
         self.pool.close()  # ends in-flight invokes, so the async workers return at once
         self.queue.join()
@@ -273,6 +276,7 @@ class LambdaService:
         removed = self.model.delete_function(name, qualifier)
         self.policies.drop(name, qualifier)
         if qualifier is None:
+            self.function_urls.drop_function(name)
             self.pool.drop(name)
             self.code.remove(name)
         else:

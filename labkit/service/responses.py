@@ -88,6 +88,11 @@ ROUTES = [
     _route("POST", f"/2015-03-31/functions/{_FN}/policy", "add_permission"),
     _route("GET", f"/2015-03-31/functions/{_FN}/policy", "get_policy"),
     _route("DELETE", f"/2015-03-31/functions/{_FN}/policy/(?P<sid>[^/]+)", "remove_permission"),
+    _route("POST", f"/2021-10-31/functions/{_FN}/url", "create_function_url_config"),
+    _route("GET", f"/2021-10-31/functions/{_FN}/url", "get_function_url_config"),
+    _route("PUT", f"/2021-10-31/functions/{_FN}/url", "update_function_url_config"),
+    _route("DELETE", f"/2021-10-31/functions/{_FN}/url", "delete_function_url_config"),
+    _route("GET", f"/2021-10-31/functions/{_FN}/urls", "list_function_url_configs"),
     _route("GET", "/2016-08-19/account-settings", "get_account_settings"),
     _route("PUT", "/2016-08-19/account-settings", "put_account_settings"),
     _route("GET", "/2017-03-31/tags/(?P<arn>.+)", "list_tags"),
@@ -337,6 +342,31 @@ class LambdaResponses:
     def untag_resource(self, request: HttpRequest, arn: str) -> HttpResponse:
         self.service.model.untag(self._tagged(arn), request.query.get("tagKeys", []))
         return HttpResponse(204)
+
+    # -- function URLs (state in labkit.service.function_urls) -------------------------------------------
+
+    def create_function_url_config(self, request: HttpRequest, fn: str) -> HttpResponse:
+        name, qualifier = self._ref(request, fn)
+        self.service.model.resolve(name, qualifier)
+        config = self.service.function_urls.create(name, qualifier, _body(request)).shape()
+        config.pop("LastModifiedTime")
+        return _json(201, config)
+
+    def get_function_url_config(self, request: HttpRequest, fn: str) -> HttpResponse:
+        return _json(200, self.service.function_urls.get(*self._ref(request, fn)).shape())
+
+    def update_function_url_config(self, request: HttpRequest, fn: str) -> HttpResponse:
+        return _json(200, self.service.function_urls.update(*self._ref(request, fn), _body(request)).shape())
+
+    def delete_function_url_config(self, request: HttpRequest, fn: str) -> HttpResponse:
+        self.service.function_urls.delete(*self._ref(request, fn))
+        return HttpResponse(204)
+
+    def list_function_url_configs(self, request: HttpRequest, fn: str) -> HttpResponse:
+        name = self._name(fn)
+        self.service.model.function(name)
+        page, marker = _page([config.shape() for config in self.service.function_urls.list(name)], request)
+        return _json(200, {"FunctionUrlConfigs": page, **({"NextMarker": marker} if marker else {})})
 
     # -- invoke --------------------------------------------------------------------------------------------
 

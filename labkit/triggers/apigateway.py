@@ -412,3 +412,40 @@ class _GatewayServer(ServiceServer):
             parts.append(f"{name}: {value}\r\n".encode("latin-1", "replace"))
         parts.append(f"x-amzn-RequestId: {uuid.uuid4()}\r\n".encode())
         return self._finish(parts, has_length, request, answer.status, answer.body)
+
+
+class FunctionUrlHost:
+    """Serves a LambdaService's function URLs: one local gateway (kind ``url``) per URL."""
+
+    def __init__(self, service: LambdaService, host: str = "127.0.0.1") -> None:
+        self.service = service
+        self.host = host
+        self._gateways: dict[str, ApiGateway] = {}
+        self._lock = threading.Lock()
+
+    def open(self, function_name: str, qualifier: str | None, auth_type: str) -> str:
+        target = f"{function_name}:{qualifier}" if qualifier else function_name
+        gateway = ApiGateway("url", target=target, service=self.service, auth_type=auth_type, host=self.host).start()
+        url = gateway.url + "/"
+        with self._lock:
+            self._gateways[url] = gateway
+        return url
+
+    def set_auth_type(self, url: str, auth_type: str) -> None:
+        with self._lock:
+            gateway = self._gateways.get(url)
+        if gateway is not None:
+            gateway.auth_type = auth_type
+
+    def close(self, url: str) -> None:
+        with self._lock:
+            gateway = self._gateways.pop(url, None)
+        if gateway is not None:
+            gateway.close()
+
+
+def serve_function_urls(service: LambdaService) -> FunctionUrlHost:
+    """Let `service` serve its function URLs on this machine (the local AWS does this for its service)."""
+    host = FunctionUrlHost(service)
+    service.function_urls.host = host
+    return host
