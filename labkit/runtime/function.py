@@ -19,6 +19,7 @@ from labkit.runtime.cleanup import REGISTRY
 from labkit.runtime.config import FunctionConfig
 from labkit.runtime.environment import ExecutionEnvironment
 from labkit.runtime.invocation import Invocation
+from labkit.security.secrets import warn_about_secrets
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class Function:
             version=version,
             platform_env=dict(platform_env or {}),
         ).validate()
+        warn_about_secrets(self.config.env, self.config.name)
         if idle_timeout_s <= 0:
             raise ConfigurationError(f"idle_timeout_s={idle_timeout_s!r} must be positive (seconds)")
         self.idle_timeout_s = idle_timeout_s

@@ -79,6 +79,7 @@ from labkit.service.models import (
     function_arn,
     parse_function_ref,
 )
+from labkit.security.secrets import warn_about_secrets
 from labkit.service.policy import FunctionPolicies, denied_invoke
 from labkit.service.wire import HttpRequest, HttpResponse
 
@@ -235,6 +236,7 @@ class LambdaService:
             function_name=name, runtime=runtime, role=role, handler=_check_handler(handler), code=code, **settings
         )
         state = self.model.create_function(config, tags)
+        warn_about_secrets(config.environment, name)
         if spec.get("Publish"):
             version, _ = self.model.publish_version(name)
             return version
@@ -270,6 +272,8 @@ class LambdaService:
             changes["role"] = spec["Role"]
         latest = self.model.update_latest(name, spec.get("RevisionId"), **changes)
         self.pool.drop(name, LATEST)
+        if "environment" in changes:
+            warn_about_secrets(latest.environment, name)
         return latest
 
     def delete_function(self, name: str, qualifier: str | None = None) -> None:
