@@ -23,6 +23,7 @@ from labkit.errors import LabkitError
 from labkit.security.enforce import Authorizer
 from labkit.service.server import ServiceServer
 from labkit.service.wire import HttpRequest, HttpResponse, ServiceApp
+from labkit.triggers.bridge import TriggerBridge
 
 LAMBDA_SERVICE_MODULE = "labkit.service.lambda_service"
 DEFAULT_PORT = 9001
@@ -112,6 +113,12 @@ def _function_policy(app: ServiceApp, arn: str) -> dict[str, Any] | None:
     return lookup(arn) if callable(lookup) else None
 
 
+def _async_invoker(app: ServiceApp) -> Any:
+    """The Lambda service behind `app` when it takes asynchronous invokes (built on demand), else None."""
+    service = app.app if isinstance(app, LazyServiceApp) else app
+    return service if callable(getattr(service, "invoke_async", None)) else None
+
+
 def _close(app: object) -> None:
     close = getattr(app, "close", None)
     if callable(close):
@@ -125,10 +132,12 @@ class LocalAws:
     `with LocalAws.start() as aws:`.
     """
 
-    def __init__(self, server: ServiceServer, lambda_app: ServiceApp, aws_app: MotoApp) -> None:
+    def __init__(self, server: ServiceServer, lambda_app: ServiceApp, aws_app: MotoApp, triggers: TriggerBridge) -> None:
         self.server = server
         self.lambda_app = lambda_app
         self.aws_app = aws_app
+        self.triggers = triggers
+        """Delivers S3, SNS and EventBridge events (and schedules) to the Lambda service."""
         self._session: Any = None
         self._closed = False
 
@@ -158,19 +167,22 @@ class LocalAws:
             Build moto's most used services on a background thread now, not on first use.
         """
         aws_app = create_app()
+        triggers = TriggerBridge()
         try:
-            server = ServiceServer(_Deferred(), aws_app, host=host, port=port)
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
+            server = ServiceServer(_Deferred(), triggers.wsgi(aws_app), host=host, port=port)
+        except BaseException as exc:
+            triggers.close()
+            if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
                 raise PortInUseError(
                     f"port {port} on {host} is in use (another `labkit serve`?): stop that one, or choose "
                     "another port, e.g. `labkit serve --port 0` for any free one"
                 ) from exc
             raise
         app = lambda_app if lambda_app is not None else LazyServiceApp(lambda_service_factory(server.endpoint_url, backend))
+        triggers.target = lambda: _async_invoker(app)
         server.lambda_app = app
         server.authorizer = Authorizer(resource_policy=lambda arn: _function_policy(app, arn))
-        local = cls(server, app, aws_app)
+        local = cls(server, app, aws_app, triggers)
         server.start()
         if warm:
             aws_app.warm_in_background()
@@ -213,6 +225,7 @@ class LocalAws:
         if self._closed:
             return
         self._closed = True
+        self.triggers.close()
         self.server.stop()
         _close(self.lambda_app)
         self.server.close()

@@ -1,7 +1,7 @@
 """S3 event notifications as Lambda receives them: ``{"Records": [...]}`` with one record per object event.
 
 The shape is AWS's "event message structure" (eventVersion 2.1): object keys URL-encoded as S3
-sends them (a space becomes ``+``), ``size`` and ``eTag`` only on ObjectCreated events, and
+sends them (a space becomes ``+``), ``size`` and ``eTag`` except on removals, and
 ``versionId`` only for versioned buckets. The S3 trigger of the local AWS builds its records here.
 
 >>> event = s3.event("photos", "cats/tom.jpg", size=2048)
@@ -53,7 +53,8 @@ def record(
     event_name
         ``ObjectCreated:Put``, ``ObjectCreated:Copy``, ``ObjectRemoved:Delete``... (with or without ``s3:``).
     size, etag
-        The object's size in bytes and its ETag without quotes (left out of ObjectRemoved records).
+        The object's size in bytes and its ETag without quotes (left out of ObjectRemoved and
+        LifecycleExpiration records).
     version_id
         The object's version, for versioned buckets only.
     event_time
@@ -62,7 +63,7 @@ def record(
     event_name = event_name.removeprefix("s3:")
     request_id = request_id or uuid.uuid4().hex[:16].upper()
     obj: dict[str, Any] = {"key": quote_plus(key, safe="/")}
-    if event_name.startswith("ObjectCreated"):
+    if not event_name.startswith(("ObjectRemoved", "LifecycleExpiration")):
         obj["size"] = size
         obj["eTag"] = etag.strip('"')
     if version_id:

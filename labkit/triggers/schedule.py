@@ -5,8 +5,8 @@
 minutes, hours, day-of-month, month, day-of-week, year; one of day-of-month and day-of-week
 must be ``?``; days of the week count from 1 = SUN; ``L``, ``W`` and ``#`` work as on AWS.
 
->>> parse("cron(0 12 ? * MON-FRI *)").next_after(0)     # the first weekday noon after 1970-01-01 00:00
-75600.0
+>>> parse("cron(0 12 ? * MON-FRI *)").next_after(0)     # 1970-01-01 was a Thursday: noon that day
+43200.0
 """
 from __future__ import annotations
 

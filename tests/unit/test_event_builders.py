@@ -38,7 +38,7 @@ def attribute_names_hidden(paths: set[str]) -> set[str]:
 
 def test_an_s3_put_has_sams_keys_and_parses_as_powertools_s3_model() -> None:
     event = s3.event("photos", "holiday pics/tom & jerry.jpg", size=2048, etag='"abc"')
-    assert key_paths(event) == key_paths(sam("S3Put.json"))
+    assert key_paths(event) == key_paths(sam("s3-put.json"))
     parsed = S3Model.model_validate(event).Records[0]
     assert parsed.s3.object.key == "holiday+pics/tom+%26+jerry.jpg", "keys arrive URL-encoded, as S3 sends them"
     assert s3.object_key(event["Records"][0]) == "holiday pics/tom & jerry.jpg"
@@ -48,7 +48,7 @@ def test_an_s3_put_has_sams_keys_and_parses_as_powertools_s3_model() -> None:
 
 def test_an_s3_delete_has_no_size_or_etag_and_versions_only_when_given() -> None:
     event = s3.event("photos", "a.jpg", event_name="s3:ObjectRemoved:Delete")
-    assert key_paths(event) == key_paths(sam("S3Delete.json"))
+    assert key_paths(event) == key_paths(sam("s3-delete.json"))
     assert S3Model.model_validate(event).Records[0].eventName == "ObjectRemoved:Delete"
     versioned = s3.record("photos", "a.jpg", version_id="3HL4kqtJlcpXroDTDmjVBH40Nrjfkd")
     assert versioned["s3"]["object"]["versionId"] == "3HL4kqtJlcpXroDTDmjVBH40Nrjfkd"
@@ -61,7 +61,7 @@ def test_s3_sequencers_grow_for_later_events_on_a_key() -> None:
 
 def test_an_sns_event_has_sams_keys_and_parses_as_powertools_sns_model() -> None:
     event = sns.event("hello", topic="orders", subject="New order", attributes={"color": "red", "size": 3})
-    assert attribute_names_hidden(key_paths(event)) == attribute_names_hidden(key_paths(sam("Sns.json")))
+    assert attribute_names_hidden(key_paths(event)) == attribute_names_hidden(key_paths(sam("sns.json")))
     parsed = SnsModel.model_validate(event).Records[0]
     assert parsed.Sns.TopicArn == "arn:aws:sns:us-east-1:123456789012:orders"
     assert parsed.EventSubscriptionArn.startswith(parsed.Sns.TopicArn + ":")
@@ -81,8 +81,8 @@ def test_an_eventbridge_event_parses_as_powertools_eventbridge_model() -> None:
 
 def test_a_scheduled_event_has_sams_keys_and_names_its_rule() -> None:
     event = eventbridge.scheduled_event("nightly", event_time=0)
-    assert key_paths(sam("ScheduledEvent.json")) <= key_paths(event)
-    assert key_paths(event) - key_paths(sam("ScheduledEvent.json")) == {"version"}, "AWS adds version: 0"
+    assert key_paths(sam("scheduled-event.json")) <= key_paths(event)
+    assert key_paths(event) - key_paths(sam("scheduled-event.json")) == {"version"}, "AWS adds version: 0"
     parsed = EventBridgeModel.model_validate(event)
     assert parsed.resources == ["arn:aws:events:us-east-1:123456789012:rule/nightly"]
     assert parsed.source == "aws.events" and parsed.detail_type == "Scheduled Event" and parsed.detail == {}
@@ -90,9 +90,9 @@ def test_a_scheduled_event_has_sams_keys_and_names_its_rule() -> None:
 
 def test_a_cloudwatch_logs_event_is_gzip_and_base64_and_parses_as_powertools_model() -> None:
     event = cloudwatch_logs.event([(1.5, "first"), (2.0, "second")], log_group="/aws/lambda/shop")
-    assert key_paths(event) == key_paths(sam("CloudwatchLogs.json"))
+    assert key_paths(event) == key_paths(sam("cloudwatch-logs.json"))
     data = cloudwatch_logs.decode(event)
-    assert key_paths(data) >= key_paths(cloudwatch_logs.decode(sam("CloudwatchLogs.json")))
+    assert key_paths(data) >= key_paths(cloudwatch_logs.decode(sam("cloudwatch-logs.json")))
     parsed = CloudWatchLogsModel.model_validate(event).awslogs.decoded_data
     assert [e.message for e in parsed.logEvents] == ["first", "second"]
     assert [e["timestamp"] for e in data["logEvents"]] == [1500, 2000]

@@ -1,0 +1,229 @@
+"""The bridge from the embedded AWS's event sources to labkit's Lambda service.
+
+moto's S3, SNS and EventBridge deliver to a Lambda target by invoking *moto's* Lambda. The
+local AWS serves Lambda with labkit's own service, so :class:`TriggerBridge` takes those
+deliveries over: S3 bucket notifications (:mod:`labkit.triggers.s3`), SNS subscriptions with
+protocol ``lambda`` (:mod:`labkit.triggers.sns`), EventBridge rules and schedules
+(:mod:`labkit.triggers.eventbridge`, :mod:`labkit.triggers.scheduler`). Each delivery is an
+asynchronous invoke (``invoke_async``), as on AWS, with the event built by :mod:`labkit.events`.
+
+`LocalAws` makes one bridge and puts :meth:`TriggerBridge.wsgi` in front of moto. moto's
+modules are patched once per process, as each is first loaded (moto is imported lazily);
+a patched hook delivers through the bridge opened last and still open, and behaves as moto
+does when no bridge is open. Every delivery is recorded in :attr:`TriggerBridge.deliveries`.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from labkit.service.clock import CLOCK, LessonClock
+from labkit.service.models import parse_function_ref
+
+log = logging.getLogger(__name__)
+
+MAX_DELIVERIES = 10_000
+"""How many deliveries a bridge remembers (the oldest are forgotten first)."""
+
+
+class AsyncInvoker(Protocol):
+    def invoke_async(self, name: str, qualifier: str | None, payload: bytes, *, principal: str | None = None,
+                     source_arn: str | None = None, source_account: str | None = None) -> str: ...
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One event an event source handed to a function (an asynchronous invoke)."""
+
+    source: str  # "s3", "sns", "events" or "schedule"
+    source_arn: str  # the bucket, topic or rule
+    principal: str  # the service principal that invokes: s3.amazonaws.com ...
+    source_account: str  # the account that owns the source
+    function_arn: str
+    payload: bytes
+    time: float  # wall-clock epoch seconds
+    request_id: str | None = None  # the async invoke's, when accepted
+    error: str | None = None  # why the invoke was not accepted
+
+
+class TriggerBridge:
+    """Delivers the embedded AWS's notifications to the Lambda service `target()` returns.
+
+    Parameters
+    ----------
+    target
+        Returns the Lambda service to invoke (None while there is none: events are then dropped,
+        as AWS drops what it cannot deliver, and recorded with the reason). Settable later.
+    clock
+        The lesson clock schedules fire on (default: the target's ``clock``, else labkit's).
+    """
+
+    def __init__(self, target: Callable[[], AsyncInvoker | None] | None = None, clock: LessonClock | None = None) -> None:
+        self.target: Callable[[], AsyncInvoker | None] = target or (lambda: None)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._deliveries: list[Delivery] = []
+        self._listeners: list[Callable[[Delivery], None]] = []
+        self._scheduler: Any = None
+        self._closed = False
+        _BRIDGES.open(self)
+
+    # -- wiring ------------------------------------------------------------------------------------------
+
+    def wsgi(self, app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
+        """`app` (moto's WSGI application) with the bridge's hooks installed before each request needs them."""
+
+        def bridged(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            if not _HOOKS.complete:
+                _HOOKS.install_loaded()
+            if self._scheduler is None and _HOOKS.installed("moto.events.models"):
+                self._start_scheduler()
+            return app(environ, start_response)
+
+        return bridged
+
+    @property
+    def clock(self) -> LessonClock:
+        if self._clock is not None:
+            return self._clock
+        target = self.target()
+        clock = getattr(target, "clock", None)
+        return clock if isinstance(clock, LessonClock) else CLOCK
+
+    def _start_scheduler(self) -> None:
+        from labkit.triggers.scheduler import Scheduler
+
+        with self._lock:
+            if self._scheduler is None and not self._closed:
+                self._scheduler = Scheduler(self)
+                self._scheduler.start()
+
+    @property
+    def scheduler(self) -> Any:
+        """The schedule rules' thread (None until EventBridge is first used)."""
+        return self._scheduler
+
+    # -- delivering --------------------------------------------------------------------------------------
+
+    def deliver(self, source: str, source_arn: str, principal: str, source_account: str, function_arn: str,
+                event: Any) -> Delivery:
+        """Invoke `function_arn` asynchronously with `event` (JSON-serialisable, or bytes) and record it.
+
+        The function's resource-based policy must let `principal` invoke it for `source_arn` (AddPermission),
+        as on AWS; a denied or failed invoke is recorded with its reason and logged as a warning.
+        """
+        payload = event if isinstance(event, bytes) else json.dumps(event).encode()
+        request_id = error = None
+        try:
+            target = self.target()
+            if target is None:
+                raise LookupError("the local AWS has no Lambda service")
+            name, qualifier = parse_function_ref(function_arn)
+            request_id = target.invoke_async(
+                name, qualifier, payload, principal=principal, source_arn=source_arn, source_account=source_account
+            )
+        except Exception as exc:  # delivery is asynchronous on AWS: the caller's request still succeeds
+            error = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+            log.warning("%s could not invoke %s: %s", source_arn, function_arn, error)
+        delivery = Delivery(source, source_arn, principal, source_account, function_arn, payload, time.time(), request_id, error)
+        with self._lock:
+            self._deliveries.append(delivery)
+            del self._deliveries[:-MAX_DELIVERIES]
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(delivery)
+        return delivery
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Every delivery so far, oldest first."""
+        with self._lock:
+            return list(self._deliveries)
+
+    def subscribe(self, listener: Callable[[Delivery], None]) -> None:
+        """Call `listener(delivery)` after each delivery (on the thread that delivered)."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    # -- closing -----------------------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Stop the scheduler thread and stop delivering (idempotent)."""
+        with self._lock:
+            self._closed = True
+            scheduler, self._scheduler = self._scheduler, None
+        _BRIDGES.close(self)
+        if scheduler is not None:
+            scheduler.stop()
+
+
+class _OpenBridges:
+    """The bridges open in this process; moto's hooks deliver through the one opened last."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: list[TriggerBridge] = []
+
+    def open(self, bridge: TriggerBridge) -> None:
+        with self._lock:
+            self._open.append(bridge)
+
+    def close(self, bridge: TriggerBridge) -> None:
+        with self._lock:
+            if bridge in self._open:
+                self._open.remove(bridge)
+
+    def current(self) -> TriggerBridge | None:
+        with self._lock:
+            return self._open[-1] if self._open else None
+
+
+class _Hooks:
+    """Patches moto's modules once per process, each when it has been imported."""
+
+    INSTALLERS = {
+        "moto.s3.notifications": "labkit.triggers.s3",
+        "moto.sns.models": "labkit.triggers.sns",
+        "moto.events.models": "labkit.triggers.eventbridge",
+    }
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._installed: set[str] = set()
+        self.complete = False
+
+    def install_loaded(self) -> None:
+        with self._lock:
+            for module_name, installer in self.INSTALLERS.items():
+                module = sys.modules.get(module_name)
+                if module_name in self._installed or module is None:
+                    continue
+                try:
+                    importlib.import_module(installer).install(module, _BRIDGES.current)
+                except AttributeError:  # still being imported (on another thread): next request
+                    continue
+                self._installed.add(module_name)
+            self.complete = len(self._installed) == len(self.INSTALLERS)
+
+    def installed(self, module_name: str) -> bool:
+        return module_name in self._installed
+
+
+_BRIDGES = _OpenBridges()
+_HOOKS = _Hooks()
+
+
+def current() -> TriggerBridge | None:
+    """The bridge moto's hooks deliver through now (the last opened, still open), or None."""
+    return _BRIDGES.current()
