@@ -186,6 +186,7 @@ class _Counters:
     destination_failures: int = 0
     dead_letter_errors: int = 0
     samples: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=SERIES_MAX_SAMPLES))
+    iterator_ages: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=SERIES_MAX_SAMPLES))
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,8 @@ class FunctionMetrics:
     destination_failures: int
     dead_letter_errors: int
     samples: list[tuple[float, int]]
+    iterator_ages: list[tuple[float, float]] = field(default_factory=list)
+    """Stream mappings: (lesson time, IteratorAge in ms) per batch, the age of its last record when invoked."""
 
     @property
     def times(self) -> list[float]:
@@ -281,8 +284,15 @@ class ConcurrencyLimiter:
             return FunctionMetrics(
                 name, c.invocations, c.errors, c.throttles, c.cold_starts, c.concurrency, c.peak,
                 c.async_received, c.async_retries, c.async_expired, c.async_dropped, c.destination_failures,
-                c.dead_letter_errors, list(c.samples),
+                c.dead_letter_errors, list(c.samples), list(c.iterator_ages),
             )
+
+    def record_iterator_age(self, name: str, age_ms: float) -> None:
+        """A stream mapping invoked `name` with a batch whose last record was `age_ms` old."""
+        sample = (self.clock.now(), age_ms)
+        with self._lock:
+            self._counters[name].iterator_ages.append(sample)
+            self._account.iterator_ages.append(sample)
 
     def names(self) -> list[str]:
         with self._lock:

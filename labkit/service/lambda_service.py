@@ -2,7 +2,8 @@
 
 It owns the state (:mod:`labkit.service.models`), the deployment packages
 (:mod:`labkit.service.code`), the runtime functions and concurrency accounting
-(:mod:`labkit.service.invoke`) and the asynchronous queue (:mod:`labkit.service.async_queue`).
+(:mod:`labkit.service.invoke`), the asynchronous queue (:mod:`labkit.service.async_queue`) and the
+event source mappings with their pollers (:mod:`labkit.service.event_sources`).
 The HTTP layer (:mod:`labkit.service.responses`) turns requests into calls of the methods here.
 
 >>> service = LambdaService(account_concurrency=10)                # doctest: +SKIP
@@ -49,6 +50,7 @@ from labkit.service.destinations import (
     arn_service,
     local_client_factory,
 )
+from labkit.service.event_sources import BatchInvoker, EventSourceMappings
 from labkit.service.exceptions import (
     InvalidParameterValueException,
     LambdaServiceError,
@@ -144,6 +146,9 @@ class LambdaService:
         self.queue = AsyncQueue(
             self._attempt, self._async_settings, self.sender, self.clock, workers=async_workers, count=self.limiter.count
         )
+        self.event_sources = EventSourceMappings(
+            self.model, BatchInvoker(self.invoker, self.limiter, self.model), self._client_factory, self.sender, self.clock
+        )
         self._provision_lock = threading.Lock()
         self.function_urls = FunctionUrls()  # served by the host the local AWS installs
         self.policies = FunctionPolicies()
@@ -177,9 +182,11 @@ class LambdaService:
             return
         self._closed = True
         self.function_urls.close()
+        self.event_sources.close(join=False)
         self.queue.close(join=False)
-        self.pool.close()  # ends in-flight invokes, so the async workers return at once
+        self.pool.close()  # ends in-flight invokes, so the async workers and pollers return at once
         self.queue.join()
+        self.event_sources.join()
         if self._own_data_dir:
             self.code.close()
 

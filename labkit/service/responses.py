@@ -95,6 +95,11 @@ ROUTES = [
     _route("GET", f"/2021-10-31/functions/{_FN}/urls", "list_function_url_configs"),
     _route("GET", "/2016-08-19/account-settings", "get_account_settings"),
     _route("PUT", "/2016-08-19/account-settings", "put_account_settings"),
+    _route("POST", "/2015-03-31/event-source-mappings", "create_event_source_mapping"),
+    _route("GET", "/2015-03-31/event-source-mappings", "list_event_source_mappings"),
+    _route("GET", "/2015-03-31/event-source-mappings/(?P<uuid>[^/]+)", "get_event_source_mapping"),
+    _route("PUT", "/2015-03-31/event-source-mappings/(?P<uuid>[^/]+)", "update_event_source_mapping"),
+    _route("DELETE", "/2015-03-31/event-source-mappings/(?P<uuid>[^/]+)", "delete_event_source_mapping"),
     _route("GET", "/2017-03-31/tags/(?P<arn>.+)", "list_tags"),
     _route("POST", "/2017-03-31/tags/(?P<arn>.+)", "tag_resource"),
     _route("DELETE", "/2017-03-31/tags/(?P<arn>.+)", "untag_resource"),
@@ -367,6 +372,25 @@ class LambdaResponses:
         self.service.model.function(name)
         page, marker = _page([config.shape() for config in self.service.function_urls.list(name)], request)
         return _json(200, {"FunctionUrlConfigs": page, **({"NextMarker": marker} if marker else {})})
+
+    # -- event source mappings ---------------------------------------------------------------------------
+
+    def create_event_source_mapping(self, request: HttpRequest) -> HttpResponse:
+        return _json(202, self.service.event_sources.create(_body(request)).to_wire())
+
+    def get_event_source_mapping(self, request: HttpRequest, uuid: str) -> HttpResponse:
+        return _json(200, self.service.event_sources.get(unquote(uuid)).to_wire())
+
+    def update_event_source_mapping(self, request: HttpRequest, uuid: str) -> HttpResponse:
+        return _json(202, self.service.event_sources.update(unquote(uuid), _body(request)).to_wire())
+
+    def delete_event_source_mapping(self, request: HttpRequest, uuid: str) -> HttpResponse:
+        return _json(202, self.service.event_sources.delete(unquote(uuid)).to_wire())
+
+    def list_event_source_mappings(self, request: HttpRequest) -> HttpResponse:
+        mappings = self.service.event_sources.list(_query(request, "EventSourceArn"), _query(request, "FunctionName"))
+        page, marker = _page([m.to_wire() for m in mappings], request)
+        return _json(200, {"EventSourceMappings": page, **({"NextMarker": marker} if marker else {})})
 
     # -- invoke --------------------------------------------------------------------------------------------
 
