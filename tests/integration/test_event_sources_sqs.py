@@ -16,6 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from labkit.aws.local import LocalAws
+from labkit.events.sqs import md5_of_message_attributes, record_from_message, sqs_record
 from labkit.service.clock import LessonClock
 from labkit.service.lambda_service import LambdaService
 
@@ -256,3 +257,18 @@ def test_api_errors_are_lambdas(local: Any, tmp_path: Path) -> None:
     with pytest.raises(ClientError) as caught:
         lam.get_event_source_mapping(UUID=mapping["UUID"])
     assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_delivered_records_match_the_builders_and_sqs_checksums(local: Any) -> None:
+    aws, _service = local
+    sqs = aws.client("sqs")
+    url, arn = make_queue(sqs, unique("shape"))
+    attributes = {"kind": {"DataType": "String", "StringValue": "order"}, "n": {"DataType": "Number", "StringValue": "3"}}
+    sqs.send_message(QueueUrl=url, MessageBody="hello", MessageAttributes=attributes)
+    [message] = sqs.receive_message(QueueUrl=url, AttributeNames=["All"], MessageAttributeNames=["All"])["Messages"]
+    delivered = record_from_message(message, arn)
+    built = sqs_record("hello", message_attributes=attributes, queue_arn=arn)
+    assert delivered.keys() == built.keys() and delivered["attributes"].keys() == built["attributes"].keys()
+    assert built["md5OfMessageAttributes"] == message["MD5OfMessageAttributes"] == md5_of_message_attributes(attributes)
+    assert built["md5OfBody"] == message["MD5OfBody"]
+    assert delivered["messageAttributes"] == built["messageAttributes"]
