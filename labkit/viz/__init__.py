@@ -12,9 +12,11 @@ Layout only: what to measure and how to count belongs to the code that made the 
 - `load_test`: concurrency against its limit over a load test, with warm, cold and throttled requests.
 - `memory_use`: Max Memory Used per invocation against the memory size, out-of-memory errors in red.
 - `remaining_time`: what `context.get_remaining_time_in_millis()` said, step by step, up to the timeout.
+- `access_matrix`: IAM's decision (allowed, denied by an explicit Deny, denied for want of an Allow) per request and policy.
 """
 from __future__ import annotations
 
+from labkit.viz.access import access_matrix
 from labkit.viz.coldstart import init_by_size
 from labkit.viz.deadline import remaining_time
 from labkit.viz.load import load_test
@@ -22,4 +24,4 @@ from labkit.viz.memory import memory_use
 from labkit.viz.retries import retry_timeline
 from labkit.viz.timeline import phase_bars, timeline
 
-__all__ = ["init_by_size", "load_test", "memory_use", "phase_bars", "remaining_time", "retry_timeline", "timeline"]
+__all__ = ["access_matrix", "init_by_size", "load_test", "memory_use", "phase_bars", "remaining_time", "retry_timeline", "timeline"]
