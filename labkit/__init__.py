@@ -19,6 +19,7 @@ _EXPORTS = {
     "progress": "labkit.course.progress",
     "clock": "labkit.clock",
     "LambdaService": "labkit.service.lambda_service",
+    "ApiGateway": "labkit.triggers.apigateway",
     "powertools_layer": "labkit.runtime.layers",
 }
 
