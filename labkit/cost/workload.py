@@ -90,26 +90,34 @@ class Workload:
         cls,
         runs: Iterable[object],
         *,
-        service_ms: Sequence[float] | None = None,
+        held_ms: Sequence[float] | None = None,
         architecture: str = "x86_64",
     ) -> Workload:
-        """A workload from measured runs: labkit Invocations (or Reports) of one function.
+        """A workload from measured runs of one function: labkit Invocations (or their Reports).
 
-        Warm runs give the durations, cold runs the INIT durations (measured values, resampled).
-        `service_ms`, when given, replaces the handler durations with the time each request held
-        its execution environment as measured by the caller (the runtime's own overhead included).
+        Warm runs give the durations and cold runs the INIT durations, as measured values drawn
+        again at random. `held_ms`, one per run, is how long each request held its execution
+        environment as the caller measured it (the runtime's own overhead included): then warm
+        runs give those times, and a cold run gives its time minus the median warm one as INIT.
         """
         reports = [run if isinstance(run, Report) else getattr(run, "report", None) for run in runs]
-        if not reports or any(not isinstance(report, Report) for report in reports):
+        if not reports or not all(isinstance(report, Report) for report in reports):
             raise ConfigurationError("calibrate() needs labkit Invocations or Reports of one function, at least one")
-        warm = [r.duration_ms for r in reports if r.init_ms is None]  # type: ignore[union-attr]
-        inits = [r.init_ms for r in reports if r.init_ms is not None]  # type: ignore[union-attr]
-        durations = list(service_ms) if service_ms else warm or [r.duration_ms for r in reports]  # type: ignore[union-attr]
-        if not inits:
-            raise ConfigurationError("no cold start among the runs: include the first invoke of a new function")
+        checked = [report for report in reports if isinstance(report, Report)]
+        if held_ms is not None and len(held_ms) != len(checked):
+            raise ConfigurationError(f"held_ms has {len(held_ms)} times for {len(checked)} runs: give one per run")
+        held = list(held_ms) if held_ms is not None else [r.duration_ms for r in checked]
+        warm = [ms for ms, report in zip(held, checked) if not report.cold]
+        if not warm or len(warm) == len(checked):
+            raise ConfigurationError("calibrate() needs a cold run (a new function's first invoke) and warm runs")
+        typical = float(np.median(warm))
+        if held_ms is not None:
+            inits = [max(0.0, ms - typical) for ms, report in zip(held, checked) if report.cold]
+        else:
+            inits = [float(report.init_ms or 0.0) for report in checked if report.cold]
         return cls(
-            duration_ms=Measured(tuple(durations)),
-            init_ms=Measured(tuple(float(i) for i in inits)),  # type: ignore[arg-type]
-            memory_mb=reports[0].memory_mb,  # type: ignore[union-attr]
+            duration_ms=Measured(tuple(warm)),
+            init_ms=Measured(tuple(inits)),
+            memory_mb=checked[0].memory_mb,
             architecture=architecture,
         )
