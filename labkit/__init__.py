@@ -21,6 +21,7 @@ _EXPORTS = {
     "LambdaService": "labkit.service.lambda_service",
     "ApiGateway": "labkit.triggers.apigateway",
     "powertools_layer": "labkit.runtime.layers",
+    "cost": "labkit.cost",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labkit.cost.bill import billed_ms
+from labkit.cost.billing import billed_ms
 from labkit.cost.prices import PRICES, PriceTable
 from labkit.errors import ConfigurationError, LabkitError
 from labkit.runtime.backends import Backend, get_backend

@@ -12,6 +12,8 @@ Layout only: what to measure and how to count belongs to the code that made the 
 - `load_test`: concurrency against its limit over a load test, with warm, cold and throttled requests.
 - `memory_use`: Max Memory Used per invocation against the memory size, out-of-memory errors in red.
 - `throttling`: requests through an API over time, let through or throttled (429), against the token bucket.
+- `bill_breakdown`, `power_tuning`, `cost_by_requests`, `simulation`: bills, power tuning, cost at
+  scale and a simulated load (`labkit.cost`); `cost_widgets.cost_explorer`: sliders that redraw a bill.
 - `remaining_time`: what `context.get_remaining_time_in_millis()` said, step by step, up to the timeout.
 - `access_matrix`: IAM's decision (allowed, denied by an explicit Deny, denied for want of an Allow) per request and policy.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 from labkit.viz.access import access_matrix
 from labkit.viz.coldstart import init_by_size
+from labkit.viz.cost import bill_breakdown, cost_by_requests, power_tuning, simulation
 from labkit.viz.deadline import remaining_time
 from labkit.viz.gateway import throttling
 from labkit.viz.load import load_test
@@ -27,6 +30,6 @@ from labkit.viz.retries import retry_timeline
 from labkit.viz.timeline import phase_bars, timeline
 
 __all__ = [
-    "access_matrix", "init_by_size", "load_test", "memory_use", "phase_bars", "remaining_time", "retry_timeline",
-    "throttling", "timeline",
+    "access_matrix", "bill_breakdown", "cost_by_requests", "init_by_size", "load_test", "memory_use", "phase_bars",
+    "power_tuning", "remaining_time", "retry_timeline", "simulation", "throttling", "timeline",
 ]

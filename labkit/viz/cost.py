@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from labkit.cost.bill import Bill
-from labkit.cost.simulate import Simulation
+from labkit.cost.billing import Bill
+from labkit.cost.simulator import Simulation
 from labkit.cost.tuning import PowerTuning
 from labkit.viz.style import ERROR_COLOR, HANDLER_COLOR, INIT_COLOR, LIMIT_COLOR, SERIES_COLORS, WIDTH_IN
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from labkit.cost.bill import estimate
+from labkit.cost.billing import estimate
 from labkit.cost.prices import ARCHITECTURES
 from labkit.viz.cost import bill_breakdown
 

@@ -24,12 +24,12 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from labkit.cost.arrivals import Arrivals
-from labkit.cost.bill import Bill, Usage, price
+from labkit.cost.billing import Bill, Usage, price
 from labkit.cost.prices import PRICES, PROVISIONED_ROUNDING_S, PriceTable
 from labkit.cost.workload import Workload, sample_ms
 from labkit.errors import ConfigurationError
@@ -151,7 +151,7 @@ def simulate(
         peak_concurrency=int(concurrency[accepted].max()) if accepted.any() else 0,
         latency_ms=_percentiles(held_s[accepted] * 1000),
         duration_s=duration_s,
-        timeline=_timeline(arrival, held_s, accepted, cold, concurrency, duration_s),
+        timeline=_timeline(arrival, accepted, cold, concurrency, ends, duration_s),
         bill=_bill(held_s, accepted, on_provisioned, workload, provisioned, duration_s, free_tier, prices),
         passes=passes,
     )
@@ -171,23 +171,43 @@ def _check_limits(account: int, reserved: int | None, provisioned: int, idle_tim
     return limit
 
 
-def _in_flight(starts: np.ndarray, sorted_ends: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """How many of the requests (sorted starts, sorted ends) are running at each time of `at`."""
-    return np.searchsorted(starts, at, side="right") - np.searchsorted(sorted_ends, at, side="right")
+@dataclass(frozen=True)
+class _Ends:
+    """When the accepted requests end, sorted: the first pass's ends, then the moves of requests that changed length."""
+
+    base: np.ndarray
+    removed: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    added: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def finished_by(self, at: np.ndarray) -> np.ndarray:
+        """How many requests have ended at each time of `at`."""
+        finished = np.searchsorted(self.base, at, side="right")
+        if self.removed.size:
+            finished += np.searchsorted(self.added, at, side="right") - np.searchsorted(self.removed, at, side="right")
+        return finished
+
+    def moved(self, old: np.ndarray, new: np.ndarray) -> _Ends:
+        return _Ends(self.base, np.sort(np.concatenate([self.removed, old])), np.sort(np.concatenate([self.added, new])))
 
 
-def _concurrency(arrival: np.ndarray, held_s: np.ndarray, accepted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each request's concurrency on arrival (itself included, accepted requests only), and their sorted end times."""
-    ends = np.sort((arrival + held_s)[accepted])
-    started = np.arange(1, arrival.size + 1) if accepted.all() else np.cumsum(accepted, dtype=np.int64)
-    return started - np.searchsorted(ends, arrival, side="right"), ends
+def _in_flight(starts: np.ndarray, ends: _Ends, at: np.ndarray) -> np.ndarray:
+    """How many of the requests (sorted starts) are running just before each time of `at`."""
+    return np.searchsorted(starts, at, side="left") - ends.finished_by(at)
+
+
+def _concurrency(arrival: np.ndarray, held_s: np.ndarray, accepted: np.ndarray) -> tuple[np.ndarray, _Ends]:
+    """Each request's concurrency on arrival (itself included, accepted requests only), and when they end."""
+    everyone = accepted.all()
+    ends = np.sort(arrival + held_s if everyone else (arrival + held_s)[accepted])
+    started = np.arange(1, arrival.size + 1) if everyone else np.cumsum(accepted, dtype=np.int64)
+    return started - np.searchsorted(ends, arrival, side="right"), _Ends(ends)
 
 
 def _admit(
     arrival: np.ndarray, held_s: np.ndarray, limit: int, allowed: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, _Ends]:
     """Which requests get a slot (`allowed` ones, walked one by one where the limit is reached),
-    with their concurrency on arrival and sorted end times."""
+    with their concurrency on arrival and when they end."""
     accepted = allowed.copy()
     tentative, sorted_ends = _concurrency(arrival, held_s, allowed)
     over = np.flatnonzero(allowed & (tentative > limit))
@@ -229,27 +249,31 @@ def _admit(
 
 
 def _lengthen(
-    arrival: np.ndarray, before_s: np.ndarray, after_s: np.ndarray, concurrency: np.ndarray, ends: np.ndarray, limit: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Concurrency and sorted ends after a few requests changed length, every request accepted before
-    and after; None when the change reaches the limit (then the requests are admitted afresh)."""
+    arrival: np.ndarray, before_s: np.ndarray, after_s: np.ndarray, concurrency: np.ndarray, ends: _Ends, limit: int
+) -> tuple[np.ndarray, np.ndarray, _Ends] | None:
+    """Concurrency (updated in place) and ends after a few requests changed length, every request
+    accepted before and after; None when the change reaches the limit (then admit afresh)."""
     changed = np.flatnonzero(before_s != after_s)
     old_ends = arrival[changed] + before_s[changed]
     new_ends = arrival[changed] + after_s[changed]
     low = np.searchsorted(arrival, np.minimum(old_ends, new_ends), side="right")
     high = np.searchsorted(arrival, np.maximum(old_ends, new_ends), side="right")
     step = np.where(new_ends > old_ends, 1, -1)
-    difference = np.zeros(arrival.size + 1, dtype=np.int64)
-    np.add.at(difference, low, step)
-    np.add.at(difference, high, -step)
-    span = slice(int(low.min()), int(high.max()) + 1) if changed.size else slice(0, 0)
-    concurrency = concurrency.copy()
-    concurrency[span] += np.cumsum(difference[span])[: concurrency[span].size]
-    if changed.size and int(concurrency[span].max()) > limit:
+    if changed.size > 2_000:
+        difference = np.zeros(arrival.size + 1, dtype=np.int64)
+        np.add.at(difference, low, step)
+        np.add.at(difference, high, -step)
+        concurrency += np.cumsum(difference[:-1])
+        over = bool(concurrency.max() > limit)
+    else:
+        over = False
+        for start, stop, change in zip(low.tolist(), high.tolist(), step.tolist()):
+            touched = concurrency[start:stop]
+            touched += change
+            over = over or (change > 0 and touched.size > 0 and int(touched.max()) > limit)
+    if over:
         return None
-    kept = np.delete(ends, np.searchsorted(ends, old_ends))
-    new_ends.sort()
-    return np.ones(arrival.size, dtype=bool), concurrency, np.insert(kept, np.searchsorted(kept, new_ends), new_ends)
+    return np.ones(arrival.size, dtype=bool), concurrency, ends.moved(old_ends, new_ends)
 
 
 class _Bins:
@@ -264,13 +288,14 @@ class _Bins:
         self.filled = first < np.append(first[1:], arrival.size)
         self.first = first[self.filled]
 
-    def alive_before(self, arrival: np.ndarray, accepted: np.ndarray, concurrency: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    def alive_before(self, arrival: np.ndarray, accepted: np.ndarray, concurrency: np.ndarray, ends: _Ends) -> np.ndarray:
         """Environments alive just before each arrival: the peak concurrency of the last REAP_PRECISION bins
         and of this bin so far."""
         if arrival.size == 0:
             return np.zeros(0, dtype=np.int64)
-        level = np.where(accepted, concurrency, 0)
-        at_start = _in_flight(arrival[accepted], ends, self.starts)  # what each bin inherits
+        everyone = accepted.all()
+        level = concurrency if everyone else np.where(accepted, concurrency, 0)
+        at_start = _in_flight(arrival if everyone else arrival[accepted], ends, self.starts)  # what each bin inherits
         peak = at_start.copy()
         peak[self.filled] = np.maximum(peak[self.filled], np.maximum.reduceat(level, self.first))
         padded = np.concatenate([np.zeros(REAP_PRECISION, dtype=peak.dtype), peak])
@@ -322,14 +347,17 @@ def _percentiles(latency_ms: np.ndarray) -> dict[str, float]:
 
 
 def _timeline(
-    arrival: np.ndarray, held_s: np.ndarray, accepted: np.ndarray, cold: np.ndarray, concurrency: np.ndarray, duration_s: float
+    arrival: np.ndarray, accepted: np.ndarray, cold: np.ndarray, concurrency: np.ndarray, ends: _Ends, duration_s: float
 ) -> Timeline:
     bin_s = max(duration_s, 1e-9) / TIMELINE_BINS
     which = np.minimum((arrival // bin_s).astype(np.int64), TIMELINE_BINS - 1)
     starts = np.arange(TIMELINE_BINS) * bin_s
-    ends = np.sort((arrival + held_s)[accepted], kind="stable")
     peak = _in_flight(arrival[accepted], ends, starts)
-    np.maximum.at(peak, which[accepted], concurrency[accepted])
+    first = np.searchsorted(which, np.arange(TIMELINE_BINS))
+    filled = first < np.append(first[1:], arrival.size)
+    if filled.any():
+        level = np.where(accepted, concurrency, 0)
+        peak[filled] = np.maximum(peak[filled], np.maximum.reduceat(level, first[filled]))
 
     def counted(mask: np.ndarray) -> np.ndarray:
         return np.bincount(which[mask], minlength=TIMELINE_BINS)
