@@ -27,6 +27,7 @@ Every request is recorded in ``api.log`` (time, route, status, latency), for pic
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import uuid
@@ -40,6 +41,8 @@ from urllib.parse import parse_qsl, unquote
 
 from labkit.errors import ConfigurationError
 from labkit.events.apigateway import DEFAULT_STAGE_V1, function_url, http_v2, rest_v1
+from labkit.service.exceptions import TooManyRequestsException
+from labkit.service.models import parse_function_ref
 from labkit.service.server import ServiceServer, _Request, _status_line
 from labkit.triggers.proxy_response import (
     INTERNAL_ERROR,
@@ -56,7 +59,10 @@ if TYPE_CHECKING:
     from labkit.service.lambda_service import LambdaService
 
 KINDS = {"rest": "1.0", "http": "2.0", "url": "2.0"}
-DEFAULT_INTEGRATION_TIMEOUT_S = 29.0
+# How long API Gateway waits for the function by default (the most it allows without a quota
+# increase); a function URL waits as long as the function may run.
+INTEGRATION_TIMEOUT_S: dict[str, float | None] = {"rest": 29.0, "http": 30.0, "url": None}
+LOG = logging.getLogger("labkit.triggers")
 Authorizer = Callable[[dict[str, str]], "Mapping[str, Any] | None"]
 _TEXT_TYPES = ("text/", "application/json", "application/javascript", "application/xml", "+json", "+xml", "form-urlencoded")
 
@@ -97,9 +103,6 @@ def function_target(function: Function) -> Target:
 
 def service_target(service: LambdaService, function: str) -> Target:
     """Invoke a function (name, name:qualifier or ARN) of a LambdaService synchronously."""
-    from labkit.service.exceptions import TooManyRequestsException
-    from labkit.service.models import parse_function_ref
-
     name, qualifier = parse_function_ref(function)
     service.model.resolve(name, qualifier)  # fails now, naming the function, when it does not exist
 
@@ -128,7 +131,8 @@ class ApiGateway:
     rate_limit, burst_limit
         Throttling: steady requests per second and the bucket size (both or neither).
     integration_timeout_s
-        How long the gateway waits for the function (API Gateway's default: 29 s).
+        How long the gateway waits for the function: default 29 s (REST), 30 s (HTTP API), as
+        long as the function runs (function URL).
     binary_media_types
         REST API: content types whose bodies reach the function base64-encoded (``image/*``).
         HTTP APIs and function URLs encode every body that is not text.
@@ -142,7 +146,7 @@ class ApiGateway:
         stage: str = DEFAULT_STAGE_V1,
         rate_limit: float | None = None,
         burst_limit: int | None = None,
-        integration_timeout_s: float = DEFAULT_INTEGRATION_TIMEOUT_S,
+        integration_timeout_s: float | None = None,
         binary_media_types: Iterable[str] = (),
         api_keys: Iterable[str] = (),
         target: Function | str | None = None,
@@ -156,13 +160,13 @@ class ApiGateway:
             raise ConfigurationError("throttling needs both rate_limit (requests per second) and burst_limit")
         if auth_type not in ("NONE", "AWS_IAM"):
             raise ConfigurationError(f"auth_type={auth_type!r} is not a function URL auth type: use 'NONE' or 'AWS_IAM'")
-        if integration_timeout_s <= 0:
+        if integration_timeout_s is not None and integration_timeout_s <= 0:
             raise ConfigurationError(f"integration_timeout_s={integration_timeout_s!r} must be positive (seconds)")
         self.kind = kind
         self.version = KINDS[kind]
         self.service = service
         self.stage = stage if kind == "rest" else "$default"
-        self.integration_timeout_s = integration_timeout_s
+        self.integration_timeout_s = INTEGRATION_TIMEOUT_S[kind] if integration_timeout_s is None else integration_timeout_s
         self.binary_media_types = tuple(binary_media_types)
         self.api_keys = set(api_keys)
         self.auth_type = auth_type
@@ -276,7 +280,8 @@ class ApiGateway:
         route_key: str | None = None
         try:
             answer, route_key = self._answer(method.upper(), target, headers, body, source_ip)
-        except Exception:  # a bug in the gateway answers like API Gateway's own failures, never drops the client
+        except Exception:  # a bug (or a failing authorizer) answers like API Gateway's own failures
+            LOG.exception("the local API Gateway failed on %s %s", method, path)
             answer = gateway_error(500, INTERNAL_ERROR)
         self.log.append(LogEntry(started, method, path, route_key, answer.status, (time.time() - started) * 1000))
         return answer

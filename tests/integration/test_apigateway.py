@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import base64
-import json
+import io
 import threading
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -177,3 +178,35 @@ def test_keep_alive_serves_many_requests_on_one_connection(functions: Callable[[
             answers = [http.get(f"{api.url}/x") for _ in range(5)]
         assert api._server.open_connections <= 1
     assert {a.status_code for a in answers} == {200}
+
+
+def test_http_api_timeout_is_503_and_function_urls_wait_for_the_function(functions: Callable[[str], Function]) -> None:
+    slow = functions("slow")
+    with ApiGateway("http", integration_timeout_s=0.3) as api:
+        api.route("GET", "/slow", slow)
+        answer = requests.get(f"{api.url}/slow")
+    assert answer.status_code == 503 and answer.json() == {"message": "Service Unavailable"}
+    with ApiGateway("url", target=slow) as url:
+        assert url.integration_timeout_s is None
+        assert requests.get(url.url).text == "late"
+
+
+def test_routes_to_functions_of_a_lambda_service_and_their_throttles(tmp_path: Path) -> None:
+    from labkit.service.exceptions import ResourceNotFoundException
+    from labkit.service.lambda_service import LambdaService
+
+    package = io.BytesIO()
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.writestr("app.py", HANDLERS)
+    zipped = base64.b64encode(package.getvalue()).decode()
+    with LambdaService(data_dir=tmp_path / "lambda") as service:
+        service.create_function({"FunctionName": "orders", "Runtime": "python3.12", "Handler": "app.rest",
+                                 "Role": "arn:aws:iam::123456789012:role/lambda-role", "Code": {"ZipFile": zipped}})
+        with ApiGateway("rest", service=service) as api:
+            api.route("GET", "/orders/{id}", "arn:aws:lambda:us-east-1:123456789012:function:orders")
+            assert requests.get(f"{api.url}/orders/5").json()["id"] == "5"
+            service.put_function_concurrency("orders", 0)  # every invoke is throttled now
+            throttled = requests.get(f"{api.url}/orders/5")
+            assert throttled.status_code == 500 and throttled.json() == {"message": "Internal server error"}
+            with pytest.raises(ResourceNotFoundException, match="no-such-function"):
+                api.route("GET", "/x", "no-such-function")
