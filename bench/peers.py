@@ -699,7 +699,9 @@ class RieContainerPeer(EmulatorPeer):
         container, self._container = self._container, None
         if container is None:
             return
-        try:
+        try:  # stop first: the log driver has every line once the container's output is closed
+            container.stop(timeout=2)
+            container.wait(timeout=10)
             self._closed_log = container.logs().decode(errors="replace")
         except Exception:
             pass
