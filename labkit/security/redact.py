@@ -32,7 +32,7 @@ _KEY_VALUE = re.compile(
     re.IGNORECASE,
 )
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@(?P<domain>[A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
-_CARD = re.compile(r"\b(?:\d[ -]?){13,19}\b")
+_CARD = re.compile(r"\b\d(?:[ -]?\d){12,18}\b")
 _TOKENS = re.compile(
     r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b|\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*|(?i:bearer)\s+[A-Za-z0-9._~+/=-]{8,}"
 )

@@ -39,7 +39,7 @@ def access_matrix(
     ax.set_xticks(range(len(policies)), policies)
     ax.set_yticks(range(len(rows)), rows)
     ax.xaxis.tick_top()
-    ax.tick_params(length=0)
+    ax.tick_params(which="both", length=0)
     ax.set_xticks([x - 0.5 for x in range(1, len(policies))], minor=True)
     ax.set_yticks([y - 0.5 for y in range(1, len(rows))], minor=True)
     ax.grid(which="minor", color="white", linewidth=2)
