@@ -13,7 +13,8 @@ As on AWS:
 - ``kind="rest"``: the URL carries the stage (``/prod/orders/42``); an unknown route answers 403
   ``Missing Authentication Token``. ``kind="http"``: the ``$default`` stage, no prefix; an unknown
   route answers 404 ``Not Found``. ``kind="url"``: a function URL, every path goes to its function.
-- A function error or a malformed response: 502 ``Internal server error``; a throttled function: 500.
+- A function error or a malformed response: 502 ``Internal server error``; a throttled (or deleted)
+  function: 500.
 - No answer within the integration timeout: 504 ``Endpoint request timed out`` (REST) or 503
   ``Service Unavailable`` (HTTP API); the function runs on.
 - ``rate_limit`` / ``burst_limit`` throttle with a token bucket: 429 ``Too Many Requests``.
@@ -41,7 +42,7 @@ from urllib.parse import parse_qsl, unquote
 
 from labkit.errors import ConfigurationError
 from labkit.events.apigateway import DEFAULT_STAGE_V1, function_url, http_v2, rest_v1
-from labkit.service.exceptions import TooManyRequestsException
+from labkit.service.exceptions import LambdaServiceError
 from labkit.service.models import parse_function_ref
 from labkit.service.server import ServiceServer, _Request, _status_line
 from labkit.triggers.proxy_response import (
@@ -69,11 +70,12 @@ _TEXT_TYPES = ("text/", "application/json", "application/javascript", "applicati
 
 @dataclass(frozen=True)
 class Outcome:
-    """What invoking a target gave: the response payload, or a function error, or a throttle."""
+    """What invoking a target gave: the response payload, or a function error, or the Lambda service's
+    refusal to invoke (throttled, or the function is gone)."""
 
     payload: bytes = b""
     error: dict[str, Any] | None = None
-    throttled: bool = False
+    refused: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,8 +111,8 @@ def service_target(service: LambdaService, function: str) -> Target:
     def invoke(payload: bytes) -> Outcome:
         try:
             result = service.invoke(name, qualifier, payload)
-        except TooManyRequestsException:
-            return Outcome(throttled=True)
+        except LambdaServiceError:  # throttled (429), deleted since: API Gateway answers 500
+            return Outcome(refused=True)
         return Outcome(result.invocation.payload, result.invocation.error)
 
     return invoke
@@ -371,7 +373,7 @@ class ApiGateway:
             if self.kind == "rest":
                 return gateway_error(504, "Endpoint request timed out")
             return gateway_error(503, "Service Unavailable")
-        if outcome.throttled:
+        if outcome.refused:
             return gateway_error(500, INTERNAL_ERROR)
         if outcome.error is not None:
             return gateway_error(502, INTERNAL_ERROR)
