@@ -187,3 +187,26 @@ def test_add_permission_get_policy_remove_permission_and_invokes_by_roles_and_se
         assert gone.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
     finally:
         lam.delete_function(FunctionName=fn)
+
+
+def test_attached_managed_policies_count_and_a_deny_there_wins(aws: LocalAws) -> None:
+    iam = aws.client("iam")
+    bucket = unique("managed")
+    aws.client("s3").create_bucket(Bucket=bucket)
+    role = unique("managed-role")
+    role_arn = make_role(aws, role, {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:*", "Resource": f"arn:aws:s3:::{bucket}/*"}]})
+    guard = iam.create_policy(PolicyName=unique("no-deletes"), PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "*"}]}))["Policy"]["Arn"]
+    reader = iam.create_policy(PolicyName=unique("list"), PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"}]}))["Policy"]["Arn"]
+    s3 = role_client(aws, "s3", role_arn)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    with pytest.raises(ClientError):
+        s3.list_objects_v2(Bucket=bucket)
+    iam.attach_role_policy(RoleName=role, PolicyArn=reader)
+    iam.attach_role_policy(RoleName=role, PolicyArn=guard)
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["k"]
+    with pytest.raises(ClientError) as denied:
+        s3.delete_object(Bucket=bucket, Key="k")
+    assert "explicit deny" in denied.value.response["Error"]["Message"]
