@@ -1,10 +1,10 @@
 """Function URLs: the state behind Create/Get/Update/Delete/ListFunctionUrlConfig(s), and their shapes.
 
 A URL belongs to a function, or to one of its aliases (``Qualifier``), and records its
-``AuthType`` (``NONE`` | ``AWS_IAM``), ``Cors`` and ``InvokeMode``. Serving it is not the
-service's job: a :class:`UrlHost` (the local API Gateway's, installed by the local AWS, see
-``labkit.triggers.apigateway.serve_function_urls``) opens a local endpoint per URL and
-answers with the function URL payload; ``FunctionUrl`` is that endpoint.
+``AuthType`` (``NONE`` | ``AWS_IAM``), ``Cors`` (applied) and ``InvokeMode`` (recorded; responses
+are buffered). Serving it is not the service's job: a :class:`UrlHost` (the local API Gateway's,
+installed by the local AWS, see ``labkit.triggers.apigateway.serve_function_urls``) opens a local
+endpoint per URL and answers with the function URL payload; ``FunctionUrl`` is that endpoint.
 """
 from __future__ import annotations
 
@@ -29,11 +29,11 @@ _CORS_KEYS = ("AllowCredentials", "AllowHeaders", "AllowMethods", "AllowOrigins"
 class UrlHost(Protocol):
     """Serves function URLs: one local endpoint per URL."""
 
-    def open(self, function_name: str, qualifier: str | None, auth_type: str) -> str:
+    def open(self, function_name: str, qualifier: str | None, auth_type: str, cors: dict[str, Any]) -> str:
         """Start serving the function (or alias); returns the URL (ending in ``/``)."""
         ...
 
-    def set_auth_type(self, url: str, auth_type: str) -> None: ...
+    def configure(self, url: str, auth_type: str, cors: dict[str, Any]) -> None: ...
 
     def close(self, url: str) -> None: ...
 
@@ -88,7 +88,7 @@ class FunctionUrls:
                     f"Failed to create function url config for [functionArn = {_arn(name, qualifier)}]. "
                     "Error message:  FunctionUrlConfig exists for this Lambda function"
                 )
-            url = self.host.open(name, qualifier, auth_type)
+            url = self.host.open(name, qualifier, auth_type, cors)
             now = _now()
             config = FunctionUrlConfig(name, qualifier, url, auth_type, invoke_mode, cors, now, now)
             self._configs[(name, qualifier)] = config
@@ -114,8 +114,8 @@ class FunctionUrls:
         updated = replace(config, **changes)
         with self._lock:
             self._configs[(config.function_name, config.qualifier)] = updated
-        if self.host is not None and updated.auth_type != config.auth_type:
-            self.host.set_auth_type(updated.url, updated.auth_type)
+        if self.host is not None:
+            self.host.configure(updated.url, updated.auth_type, updated.cors)
         return updated
 
     def delete(self, name: str, qualifier: str | None) -> None:

@@ -45,6 +45,7 @@ from labkit.events.apigateway import DEFAULT_STAGE_V1, function_url, http_v2, re
 from labkit.service.exceptions import LambdaServiceError
 from labkit.service.models import parse_function_ref
 from labkit.service.server import ServiceServer, _Request, _status_line
+from labkit.triggers.cors import decorate, preflight
 from labkit.triggers.proxy_response import (
     INTERNAL_ERROR,
     HttpAnswer,
@@ -135,6 +136,9 @@ class ApiGateway:
     integration_timeout_s
         How long the gateway waits for the function: default 29 s (REST), 30 s (HTTP API), as
         long as the function runs (function URL).
+    cors
+        HTTP API or function URL: ``{"AllowOrigins": [...], "AllowMethods": [...], ...}`` (the Lambda
+        API's ``Cors`` keys); the gateway answers preflights and adds ``Access-Control-*`` headers.
     binary_media_types
         REST API: content types whose bodies reach the function base64-encoded (``image/*``).
         HTTP APIs and function URLs encode every body that is not text.
@@ -153,6 +157,7 @@ class ApiGateway:
         api_keys: Iterable[str] = (),
         target: Function | str | None = None,
         auth_type: str = "NONE",
+        cors: Mapping[str, Any] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -171,7 +176,10 @@ class ApiGateway:
         self.integration_timeout_s = INTEGRATION_TIMEOUT_S[kind] if integration_timeout_s is None else integration_timeout_s
         self.binary_media_types = tuple(binary_media_types)
         self.api_keys = set(api_keys)
+        if cors and kind == "rest":
+            raise ConfigurationError("REST APIs configure CORS per method: use kind='http' or 'url' for cors=")
         self.auth_type = auth_type
+        self.cors: dict[str, Any] = dict(cors or {})
         self.api_id = uuid.uuid4().hex[:10]
         self.bucket = TokenBucket(rate_limit, burst_limit) if rate_limit is not None and burst_limit is not None else None
         self.log: deque[LogEntry] = deque(maxlen=100_000)
@@ -298,6 +306,11 @@ class ApiGateway:
             if path != prefix and not path.startswith(prefix + "/"):
                 return gateway_error(403, "Missing Authentication Token"), None
             path = path[len(prefix):] or "/"
+        lower = {name.lower(): value for name, value in headers}
+        if self.cors:  # preflights are answered by the API itself, whatever the routes
+            answer = preflight(self.cors, method, lower)
+            if answer is not None:
+                return answer, None
         with self._lock:
             routes = list(self._routes)
         found = find_route(routes, method, path)
@@ -308,7 +321,6 @@ class ApiGateway:
         route, params = found
         if self.bucket is not None and not self.bucket.take():
             return gateway_error(429, "Too Many Requests"), route.key
-        lower = {name.lower(): value for name, value in headers}
         denied = self._check_auth(route, lower)
         if denied is not None:
             return denied, route.key
@@ -319,7 +331,8 @@ class ApiGateway:
             if context is None:
                 return gateway_error(401, "Unauthorized"), route.key
         event = self._event(method, path, raw_query, route, params, headers, body, source_ip, context)
-        return self._invoke(route.target, json.dumps(event).encode()), route.key
+        answer = self._invoke(route.target, json.dumps(event).encode())
+        return (decorate(self.cors, lower, answer) if self.cors else answer), route.key
 
     def _check_auth(self, route: Route, headers: dict[str, str]) -> HttpAnswer | None:
         if route.options.get("api_key_required") and headers.get("x-api-key") not in self.api_keys:
@@ -430,19 +443,20 @@ class FunctionUrlHost:
         self._gateways: dict[str, ApiGateway] = {}
         self._lock = threading.Lock()
 
-    def open(self, function_name: str, qualifier: str | None, auth_type: str) -> str:
+    def open(self, function_name: str, qualifier: str | None, auth_type: str, cors: dict[str, Any]) -> str:
         target = f"{function_name}:{qualifier}" if qualifier else function_name
-        gateway = ApiGateway("url", target=target, service=self.service, auth_type=auth_type, host=self.host).start()
+        gateway = ApiGateway("url", target=target, service=self.service, auth_type=auth_type, cors=cors, host=self.host).start()
         url = gateway.url + "/"
         with self._lock:
             self._gateways[url] = gateway
         return url
 
-    def set_auth_type(self, url: str, auth_type: str) -> None:
+    def configure(self, url: str, auth_type: str, cors: dict[str, Any]) -> None:
         with self._lock:
             gateway = self._gateways.get(url)
         if gateway is not None:
             gateway.auth_type = auth_type
+            gateway.cors = dict(cors)
 
     def close(self, url: str) -> None:
         with self._lock:

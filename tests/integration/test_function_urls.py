@@ -50,13 +50,19 @@ def test_function_url_lifecycle_and_requests(aws: LocalAws) -> None:
         lam.create_function_url_config(FunctionName="url-fn", AuthType="NONE")
     assert conflict.value.response["Error"]["Code"] == "ResourceConflictException"
 
+    lam.update_function_url_config(FunctionName="url-fn", Cors={"AllowOrigins": ["https://app.example"], "AllowMethods": ["GET"]})
+    preflight = requests.options(url, headers={"Origin": "https://app.example", "Access-Control-Request-Method": "GET"})
+    assert preflight.status_code == 204 and preflight.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert requests.get(url, headers={"Origin": "https://app.example"}).headers["Access-Control-Allow-Origin"] == "https://app.example"
+
     updated = lam.update_function_url_config(FunctionName="url-fn", AuthType="AWS_IAM")
     assert updated["AuthType"] == "AWS_IAM" and updated["FunctionUrl"] == url
     assert requests.get(url).status_code == 403  # unsigned
     signed = requests.get(url, headers={"Authorization": "AWS4-HMAC-SHA256 Credential=AKID/20261123/us-east-1/lambda/aws4_request"})
     assert signed.status_code == 200 and signed.headers["Set-Cookie"] == "iam=True"
 
-    assert lam.get_function_url_config(FunctionName="url-fn")["AuthType"] == "AWS_IAM"
+    stored = lam.get_function_url_config(FunctionName="url-fn")
+    assert stored["AuthType"] == "AWS_IAM" and stored["Cors"]["AllowOrigins"] == ["https://app.example"]
     assert [c["FunctionUrl"] for c in lam.list_function_url_configs(FunctionName="url-fn")["FunctionUrlConfigs"]] == [url]
 
     lam.delete_function_url_config(FunctionName="url-fn")

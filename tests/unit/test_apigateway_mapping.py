@@ -7,7 +7,8 @@ import json
 import pytest
 
 from labkit.errors import ConfigurationError
-from labkit.triggers.proxy_response import MalformedResponse, proxy_response
+from labkit.triggers.cors import decorate, preflight
+from labkit.triggers.proxy_response import HttpAnswer, MalformedResponse, proxy_response
 from labkit.triggers.routes import find_route, make_route
 from labkit.triggers.throttle import TokenBucket
 
@@ -73,3 +74,19 @@ def test_token_bucket_refills_at_the_rate() -> None:
     assert [bucket.take() for _ in range(3)] == [True, True, False]
     with pytest.raises(ConfigurationError):
         TokenBucket(rate=0, burst=1)
+
+
+def test_cors_preflight_and_response_headers() -> None:
+    cors = {"AllowOrigins": ["https://shop.example"], "AllowMethods": ["GET", "POST"], "AllowHeaders": ["content-type"],
+            "ExposeHeaders": ["x-total"], "MaxAge": 300}
+    asked = {"origin": "https://shop.example", "access-control-request-method": "POST"}
+    answer = preflight(cors, "OPTIONS", asked)
+    assert answer is not None and answer.status == 204
+    assert answer.header("Access-Control-Allow-Origin") == "https://shop.example"
+    assert answer.header("Access-Control-Allow-Methods") == "GET,POST" and answer.header("Access-Control-Max-Age") == "300"
+    stranger = preflight(cors, "OPTIONS", {**asked, "origin": "https://evil.example"})
+    assert stranger is not None and stranger.header("Access-Control-Allow-Origin") is None
+    assert preflight(cors, "OPTIONS", {"origin": "https://shop.example"}) is None  # not a preflight: the function's
+    decorated = decorate(cors, {"origin": "https://shop.example"}, HttpAnswer(200))
+    assert decorated.header("Access-Control-Expose-Headers") == "x-total"
+    assert decorate({"AllowOrigins": ["*"]}, {"origin": "https://any.example"}, HttpAnswer(200)).header("Access-Control-Allow-Origin") == "*"
