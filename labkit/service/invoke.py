@@ -162,6 +162,7 @@ class RuntimePool:
                 ephemeral_storage_mb=config.ephemeral_storage,
                 idle_timeout_s=self.idle_timeout_s,
                 log_format=config.log_format,
+                layers=[layer.folder for layer in config.layers],
             )
         except ConfigurationError as exc:
             raise InvalidParameterValueException(str(exc)) from None

@@ -67,6 +67,7 @@ from labkit.service.invoke import (
     InvokeResult,
     RuntimePool,
 )
+from labkit.service.layers import LayerStore, LayerVersion, check_total_size
 from labkit.service.models import (
     DEFAULT_ACCOUNT_CONCURRENCY,
     LATEST,
@@ -137,6 +138,7 @@ class LambdaService:
         self._own_data_dir = data_dir is None
         self.data_dir = Path(data_dir) if data_dir is not None else ensure_owner_dir() / f"lambda-{uuid.uuid4().hex[:8]}"
         self.code = CodeStore(self.data_dir)
+        self.layers = LayerStore(self.data_dir / "layers")
         self.pool = RuntimePool(self.backend, endpoint_url, idle_timeout_s)
         self.limiter = ConcurrencyLimiter(self.model, self.clock)
         self.invoker = Invoker(self.model, self.pool, self.limiter)
@@ -189,6 +191,7 @@ class LambdaService:
         self.event_sources.join()
         if self._own_data_dir:
             self.code.close()
+            self.layers.close()
 
     def __enter__(self) -> LambdaService:
         return self
@@ -242,6 +245,7 @@ class LambdaService:
         config = VersionConfig(
             function_name=name, runtime=runtime, role=role, handler=_check_handler(handler), code=code, **settings
         )
+        check_total_size(config.code.folder, config.layers)
         state = self.model.create_function(config, tags)
         warn_about_secrets(config.environment, name)
         if spec.get("Publish"):
@@ -257,6 +261,7 @@ class LambdaService:
         if not any(key in spec for key in ("ZipFile", "S3Bucket", "ImageUri")):
             raise InvalidParameterValueException("Please provide a source for function code: ZipFile or S3Bucket and S3Key.")
         code = self._package(name, spec)
+        check_total_size(code.folder, state.latest.layers)
         if spec.get("DryRun"):
             return state.latest.replace(code=code, **changes)
         latest = self.model.update_latest(name, spec.get("RevisionId"), code=code, **changes)
@@ -277,6 +282,8 @@ class LambdaService:
         if "Role" in spec:
             _check_role(spec["Role"])
             changes["role"] = spec["Role"]
+        if "layers" in changes:
+            check_total_size(state.latest.code.folder, changes["layers"])
         latest = self.model.update_latest(name, spec.get("RevisionId"), **changes)
         self.pool.drop(name, LATEST)
         if "environment" in changes:
@@ -325,6 +332,12 @@ class LambdaService:
     def delete_alias(self, name: str, alias: str) -> None:
         self.model.delete_alias(name, alias)
         self.pool.drop(name, alias=alias)
+
+    # -- layers ---------------------------------------------------------------------------------------
+
+    def publish_layer_version(self, layer_name: str, spec: dict[str, Any]) -> LayerVersion:
+        """PublishLayerVersion: ``Content`` is a ZipFile (base64) or an S3Bucket and S3Key, as a function's Code."""
+        return self.layers.publish(layer_name, self._package_bytes(_required(spec, "Content")), spec)
 
     # -- concurrency ------------------------------------------------------------------------------------
 
@@ -544,14 +557,15 @@ class LambdaService:
             if mode not in ("Active", "PassThrough"):
                 raise InvalidParameterValueException(f"TracingConfig.Mode {mode!r} is invalid: use Active or PassThrough")
             out["tracing_mode"] = mode
-        if spec.get("Layers"):
-            raise InvalidParameterValueException(
-                "Layers are not supported by labkit's local Lambda service yet: put the layer's packages in the "
-                "function's .zip (or use labkit.Function(layers=[...]) in a notebook)"
-            )
+        if "Layers" in spec:
+            out["layers"] = self.layers.resolve(spec.get("Layers") or [])
         return out
 
     def _package(self, name: str, code: dict[str, Any]) -> CodeArtifact:
+        return self.code.store(name, self._package_bytes(code))
+
+    def _package_bytes(self, code: dict[str, Any]) -> bytes:
+        """The ZIP a Code (or a layer's Content) document names: inline, or in the local S3."""
         if code.get("ImageUri"):
             raise InvalidParameterValueException(
                 "Container images (ImageUri) are not supported by labkit's local Lambda: deploy a .zip package"
@@ -569,7 +583,7 @@ class LambdaService:
             raise InvalidParameterValueException(
                 "Please provide a source for function code: Code.ZipFile, or Code.S3Bucket and Code.S3Key."
             )
-        return self.code.store(name, package)
+        return package
 
     def _fetch_from_local_s3(self, bucket: str, key: str, version: str | None) -> bytes:
         try:

@@ -90,6 +90,16 @@ class CodeArtifact:
 
 
 @dataclass(frozen=True)
+class LayerUse:
+    """A layer version a function references: its ARN, zipped size, unpacked folder (mounted at /opt)."""
+
+    arn: str
+    code_size: int
+    folder: Path
+    unzipped_size: int = 0
+
+
+@dataclass(frozen=True)
 class VersionConfig:
     """One version's configuration and code ($LATEST or a published, frozen version)."""
 
@@ -109,7 +119,7 @@ class VersionConfig:
     log_format: str = "Text"
     log_group: str | None = None
     tracing_mode: str = "PassThrough"
-    layers: tuple[str, ...] = ()
+    layers: tuple[LayerUse, ...] = ()
     last_modified: str = field(default_factory=timestamp)
     revision_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 

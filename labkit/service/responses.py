@@ -29,6 +29,7 @@ from labkit.service.exceptions import (
     ServiceException,
     UnknownOperationException,
 )
+from labkit.service.layers import LayerVersion, layer_list_item, layer_version_document, layers_list_item
 from labkit.service.models import (
     LATEST,
     Alias,
@@ -93,6 +94,12 @@ ROUTES = [
     _route("PUT", f"/2021-10-31/functions/{_FN}/url", "update_function_url_config"),
     _route("DELETE", f"/2021-10-31/functions/{_FN}/url", "delete_function_url_config"),
     _route("GET", f"/2021-10-31/functions/{_FN}/urls", "list_function_url_configs"),
+    _route("POST", "/2018-10-31/layers/(?P<layer>[^/]+)/versions", "publish_layer_version"),
+    _route("GET", "/2018-10-31/layers/(?P<layer>[^/]+)/versions", "list_layer_versions"),
+    _route("GET", "/2018-10-31/layers/(?P<layer>[^/]+)/versions/(?P<number>[^/]+)", "get_layer_version"),
+    _route("DELETE", "/2018-10-31/layers/(?P<layer>[^/]+)/versions/(?P<number>[^/]+)", "delete_layer_version"),
+    _route("GET", "/2018-10-31/layers/(?P<layer>[^/]+)/versions/(?P<number>[^/]+)/package", "get_layer_package"),
+    _route("GET", "/2018-10-31/layers", "list_layers"),
     _route("GET", "/2016-08-19/account-settings", "get_account_settings"),
     _route("PUT", "/2016-08-19/account-settings", "put_account_settings"),
     _route("POST", "/2015-03-31/event-source-mappings", "create_event_source_mapping"),
@@ -323,6 +330,42 @@ class LambdaResponses:
         self.service.remove_permission(name, qualifier, unquote(sid), _query(request, "RevisionId"))
         return HttpResponse(204)
 
+    # -- layers -------------------------------------------------------------------------------------------
+
+    def publish_layer_version(self, request: HttpRequest, layer: str) -> HttpResponse:
+        published = self.service.publish_layer_version(unquote(layer), _body(request))
+        return _json(201, layer_version_document(published, self._layer_location(published)))
+
+    def get_layer_version(self, request: HttpRequest, layer: str, number: str) -> HttpResponse:
+        found = self.service.layers.get(unquote(layer), number)
+        return _json(200, layer_version_document(found, self._layer_location(found)))
+
+    def get_layer_package(self, request: HttpRequest, layer: str, number: str) -> HttpResponse:
+        found = self.service.layers.get(unquote(layer), number)
+        zip_path = found.content.zip_path
+        if zip_path is None or not zip_path.is_file():
+            raise ResourceNotFoundException(f"The package of {found.arn} is gone")
+        return HttpResponse(200, zip_path.read_bytes(), {"Content-Type": "application/zip"})
+
+    def delete_layer_version(self, request: HttpRequest, layer: str, number: str) -> HttpResponse:
+        self.service.layers.delete(unquote(layer), number)
+        return HttpResponse(204)
+
+    def list_layer_versions(self, request: HttpRequest, layer: str) -> HttpResponse:
+        versions = self.service.layers.versions(
+            unquote(layer), _query(request, "CompatibleRuntime"), _query(request, "CompatibleArchitecture")
+        )
+        page, marker = _page([layer_list_item(v) for v in versions], request)
+        return _json(200, {"LayerVersions": page, **({"NextMarker": marker} if marker else {})})
+
+    def list_layers(self, request: HttpRequest) -> HttpResponse:
+        if _query(request, "find") == "LayerVersion":  # GetLayerVersionByArn
+            found = self.service.layers.get_by_arn(_query(request, "Arn") or "")
+            return _json(200, layer_version_document(found, self._layer_location(found)))
+        layers = self.service.layers.layers(_query(request, "CompatibleRuntime"), _query(request, "CompatibleArchitecture"))
+        page, marker = _page([layers_list_item(layer) for layer in layers], request)
+        return _json(200, {"Layers": page, **({"NextMarker": marker} if marker else {})})
+
     # -- account and tags ------------------------------------------------------------------------------------
 
     def get_account_settings(self, request: HttpRequest) -> HttpResponse:
@@ -459,6 +502,10 @@ class LambdaResponses:
             return function_arn(config.function_name, alias.name)
         return config.arn
 
+    def _layer_location(self, layer: LayerVersion) -> str:
+        base = (self.service.endpoint_url or "").rstrip("/")
+        return f"{base}/2018-10-31/layers/{quote(layer.name)}/versions/{layer.version}/package"
+
     def _package_location(self, config: VersionConfig) -> str:
         base = (self.service.endpoint_url or "").rstrip("/")
         return f"{base}/2015-03-31/functions/{quote(config.function_name)}/package?Qualifier={quote(config.version)}"
@@ -496,6 +543,8 @@ def function_configuration(config: VersionConfig, arn: str) -> dict[str, Any]:
         out["Environment"] = {"Variables": dict(config.environment)}
     if config.dead_letter_arn:
         out["DeadLetterConfig"] = {"TargetArn": config.dead_letter_arn}
+    if config.layers:
+        out["Layers"] = [{"Arn": layer.arn, "CodeSize": layer.code_size} for layer in config.layers]
     return out
 
 
