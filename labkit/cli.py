@@ -53,6 +53,18 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return run_server(port=args.port, host=args.host, backend=args.backend)
 
 
+def _cmd_deploy(args: argparse.Namespace) -> int:
+    from labkit.deploy.deployer import deploy, outputs_json
+
+    result = deploy(args.template, endpoint_url=args.endpoint, log=print)
+    print("Outputs:" if result.outputs else "Outputs: none")
+    for line in result.output_lines():
+        print(f"  {line}")
+    if args.json:
+        print(outputs_json(result))
+    return 0
+
+
 def _cmd_lab(args: argparse.Namespace) -> int:
     from labkit.course.lab import start_lab
 
@@ -81,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--backend", choices=["process", "docker", "auto"], default="process",
                        help="where the Lambda service runs functions (default: process)")
     serve.set_defaults(func=_cmd_serve)
+
+    deploy = sub.add_parser("deploy", help="deploy a SAM template into the local AWS (through boto3)")
+    deploy.add_argument("template", help="the SAM template, e.g. template.yaml")
+    deploy.add_argument("--endpoint", default=None, metavar="URL",
+                        help="the local AWS (`labkit serve`'s URL; default: $AWS_ENDPOINT_URL, else one started for this run)")
+    deploy.add_argument("--json", action="store_true", help="print the outputs as one JSON object on the last line")
+    deploy.set_defaults(func=_cmd_deploy)
 
     sub.add_parser("doctor", help="what is installed and which backend runs").set_defaults(func=_cmd_doctor)
     sub.add_parser("clean", help="remove what a killed kernel left behind").set_defaults(func=_cmd_clean)

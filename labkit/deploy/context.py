@@ -1,0 +1,72 @@
+"""What every deploy step shares: the template, the values resolved so far, boto3 clients, and the record of steps."""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from labkit.deploy.intrinsics import Scope
+from labkit.deploy.template import Template
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing the deploy did to the local AWS."""
+
+    resource: str  # logical id (with the event's name for a trigger: Worker/Queue)
+    kind: str  # resource or event type
+    action: str  # created, updated, unchanged, or skipped (with the reason in detail)
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"  {self.action:<9} {self.kind:<32} {self.resource}" + (f"  ({self.detail})" if self.detail else "")
+
+
+@dataclass
+class Context:
+    """The state of one deployment of one template."""
+
+    template: Template
+    client: Callable[[str], Any]
+    log: Callable[[str], None]
+    scope: Scope = field(default_factory=Scope)
+    steps: list[Step] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    _clients: dict[str, Any] = field(default_factory=dict)
+
+    def aws(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.client(service)
+        return self._clients[service]
+
+    def record(self, resource: str, kind: str, action: str, detail: str = "") -> None:
+        step = Step(resource, kind, action, detail)
+        self.steps.append(step)
+        self.log(str(step))
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+            self.log(f"  note: {text}")
+
+    def physical_name(self, logical_id: str, given: Any = None, most: int = 64, lower: bool = False) -> str:
+        """The resource's name: the template's, else `<stack>-<LogicalId>` (stable, so redeploys update in place)."""
+        if given:
+            return str(given)
+        name = f"{self.template.stack_name}-{logical_id}"
+        name = name.lower() if lower else name
+        return re.sub(r"[^a-zA-Z0-9_.-]", "-", name)[:most]
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def not_implemented(exc: ClientError) -> bool:
+    """The local service has no such operation (yet)."""
+    return error_code(exc) in ("UnknownOperationException", "NotImplemented", "InvalidAction") or exc.response.get(
+        "ResponseMetadata", {}
+    ).get("HTTPStatusCode") == 501
