@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -56,7 +57,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _cmd_deploy(args: argparse.Namespace) -> int:
     from labkit.deploy.deployer import deploy, outputs_json
 
-    result = deploy(args.template, endpoint_url=args.endpoint, log=print)
+    result = deploy(args.template, endpoint_url=args.endpoint or os.environ.get("AWS_ENDPOINT_URL") or None, log=print)
     print("Outputs:" if result.outputs else "Outputs: none")
     for line in result.output_lines():
         print(f"  {line}")

@@ -4,12 +4,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from labkit.deploy.intrinsics import Scope
 from labkit.deploy.template import Template
+
+if TYPE_CHECKING:
+    from labkit.service.lambda_service import LambdaService
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class Context:
     template: Template
     client: Callable[[str], Any]
     log: Callable[[str], None]
+    service: LambdaService | None = None  # the in-process Lambda service behind the endpoint, if any
     scope: Scope = field(default_factory=Scope)
     steps: list[Step] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

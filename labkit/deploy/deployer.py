@@ -5,8 +5,9 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from labkit.deploy.apis import local_url
 from labkit.deploy.context import Context, Step
 from labkit.deploy.errors import TemplateError, UnsupportedError
 from labkit.deploy.events import EVENTS
@@ -17,6 +18,10 @@ from labkit.deploy.releases import Release
 from labkit.deploy.resources import PLAIN_RESOURCES
 from labkit.deploy.template import Template, load
 from labkit.service.clock import CLOCK, LessonClock
+
+if TYPE_CHECKING:
+    from labkit.aws.local import LocalAws
+    from labkit.service.lambda_service import LambdaService
 
 SUPPORTED_TYPES = (FUNCTION, *PLAIN_RESOURCES)
 
@@ -47,6 +52,7 @@ def deploy(
     template: str | Path,
     *,
     endpoint_url: str | None = None,
+    local: LocalAws | None = None,
     stack_name: str | None = None,
     parameters: dict[str, Any] | None = None,
     wait: bool = True,
@@ -61,6 +67,8 @@ def deploy(
         The template file (YAML or JSON); CodeUri / ContentUri folders are relative to it.
     endpoint_url
         The local AWS's endpoint (default: the process-wide one, `labkit.aws.start()`).
+    local
+        Or the local AWS itself (a `labkit.aws.LocalAws` of this process).
     stack_name
         Prefix of generated names (default: the template folder's name).
     parameters
@@ -74,6 +82,7 @@ def deploy(
         Called with each line of progress (default: silent).
     """
     from labkit.aws import endpoint
+    from labkit.aws.local import current, start
 
     say = log or (lambda line: None)
     path = Path(template)
@@ -87,7 +96,15 @@ def deploy(
         )
     parsed = load(path, stack_name, parameters)
     check_supported(parsed)
-    ctx = Context(parsed, lambda service: endpoint.client(service, endpoint_url=endpoint_url), say)
+    if local is not None:
+        endpoint_url = local.endpoint_url
+    elif endpoint_url is None:
+        local = start()
+        endpoint_url = local.endpoint_url
+    else:
+        local = next((aws for aws in [current()] if aws is not None and aws.endpoint_url == endpoint_url.rstrip("/")), None)
+    ctx = Context(parsed, lambda service: endpoint.client(service, endpoint_url=endpoint_url), say,
+                  service=in_process_service(local))
     ctx.scope.parameters.update(parsed.parameters)
     say(f"Deploying {path} as stack {parsed.stack_name}")
     functions: dict[str, DeployedFunction] = {}
@@ -114,8 +131,19 @@ def deploy(
             say(f"  {release.summary()}")
         else:
             release.start()
-    outputs = {key: ctx.scope.resolve(spec.get("Value")) for key, spec in parsed.outputs.items()}
+    outputs = {key: local_url(ctx.scope.resolve(spec.get("Value"))) for key, spec in parsed.outputs.items()}
     return DeployResult(parsed.stack_name, outputs, ctx.steps, messages, ctx.notes, functions, releases)
+
+
+def in_process_service(local: LocalAws | None) -> LambdaService | None:
+    """The Lambda service object behind a local AWS of this process (None when it is not labkit's)."""
+    from labkit.service.lambda_service import LambdaService
+
+    if local is None:
+        return None
+    app = local.lambda_app
+    app = getattr(app, "app", app)  # a LazyServiceApp builds the service on first use
+    return app if isinstance(app, LambdaService) else None
 
 
 def check_supported(template: Template) -> None:
