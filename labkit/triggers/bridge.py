@@ -53,6 +53,35 @@ class Delivery:
     error: str | None = None  # why the invoke was not accepted
 
 
+SOURCE_KINDS = {"s3": "S3 bucket", "sns": "SNS topic", "events": "EventBridge rule", "schedule": "schedule"}
+
+
+@dataclass(frozen=True)
+class Flow:
+    """How many events went from one source to one function (the edges of an event-flow diagram)."""
+
+    source: str  # "s3", "sns", "events", "schedule" (or another event source's kind)
+    source_name: str  # the bucket, topic, rule or queue
+    function_name: str
+    delivered: int  # accepted invokes
+    refused: int  # invokes the Lambda service refused (no permission, no such function)
+
+    @property
+    def source_label(self) -> str:
+        return f"{SOURCE_KINDS.get(self.source, self.source)}\n{self.source_name}"
+
+
+def flows(deliveries: Iterable[Delivery]) -> list[Flow]:
+    """The deliveries counted per (source, function), in the order each pair first occurred."""
+    counts: dict[tuple[str, str, str], list[int]] = {}
+    for delivery in deliveries:
+        name, _ = parse_function_ref(delivery.function_arn)
+        source_name = delivery.source_arn.rsplit(":", 1)[-1].split("/")[-1]
+        tally = counts.setdefault((delivery.source, source_name, name), [0, 0])
+        tally[0 if delivery.error is None else 1] += 1
+    return [Flow(source, source_name, name, ok, refused) for (source, source_name, name), (ok, refused) in counts.items()]
+
+
 class TriggerBridge:
     """Delivers the embedded AWS's notifications to the Lambda service `target()` returns.
 
@@ -146,6 +175,10 @@ class TriggerBridge:
         """Every delivery so far, oldest first."""
         with self._lock:
             return list(self._deliveries)
+
+    def flows(self) -> list[Flow]:
+        """The deliveries so far, counted per source and function (see :func:`flows`)."""
+        return flows(self.deliveries)
 
     def subscribe(self, listener: Callable[[Delivery], None]) -> None:
         """Call `listener(delivery)` after each delivery (on the thread that delivered)."""

@@ -8,6 +8,7 @@ Layout only: what to measure and how to count belongs to the code that made the 
 - `timeline`: one lane per execution environment, INIT and handler segments on a time axis.
 - `phase_bars`: per invocation, INIT and handler time stacked; one panel per group to compare.
 - `init_by_size`: Init Duration against the size of the code a function imports.
+- `event_flow`: which event sources invoked which functions, how often, and where the functions wrote.
 - `retry_timeline`: the attempts of asynchronous events on the lesson clock, and where they ended.
 - `load_test`: concurrency against its limit over a load test, with warm, cold and throttled requests.
 - `memory_use`: Max Memory Used per invocation against the memory size, out-of-memory errors in red.
@@ -23,6 +24,7 @@ from labkit.viz.access import access_matrix
 from labkit.viz.coldstart import init_by_size
 from labkit.viz.cost import bill_breakdown, cost_by_requests, power_tuning, simulation
 from labkit.viz.deadline import remaining_time
+from labkit.viz.flow import event_flow
 from labkit.viz.gateway import throttling
 from labkit.viz.load import load_test
 from labkit.viz.memory import memory_use
@@ -30,6 +32,6 @@ from labkit.viz.retries import retry_timeline
 from labkit.viz.timeline import phase_bars, timeline
 
 __all__ = [
-    "access_matrix", "bill_breakdown", "cost_by_requests", "init_by_size", "load_test", "memory_use", "phase_bars",
+    "access_matrix", "bill_breakdown", "cost_by_requests", "event_flow", "init_by_size", "load_test", "memory_use", "phase_bars",
     "power_tuning", "remaining_time", "retry_timeline", "simulation", "throttling", "timeline",
 ]
