@@ -8,19 +8,21 @@ protocol ``lambda`` (:mod:`labkit.triggers.sns`), EventBridge rules and schedule
 asynchronous invoke (``invoke_async``), as on AWS, with the event built by :mod:`labkit.events`.
 
 `LocalAws` makes one bridge and puts :meth:`TriggerBridge.wsgi` in front of moto. moto's
-modules are patched once per process, as each is first loaded (moto is imported lazily);
-a patched hook delivers through the bridge opened last and still open, and behaves as moto
-does when no bridge is open. Every delivery is recorded in :attr:`TriggerBridge.deliveries`.
+modules are patched once per process, on the first request to moto (moto is imported lazily); a
+patched hook delivers through the bridge of the local AWS that is answering the request (its
+scheduler's, for schedules), and behaves as moto does when no bridge is open. moto's state is
+process-wide: two local AWSs in one process share buckets, topics and rules. Every delivery is recorded in :attr:`TriggerBridge.deliveries`.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -29,6 +31,8 @@ from labkit.service.models import parse_function_ref
 
 log = logging.getLogger(__name__)
 
+EVENTS_TARGET = "AWSEvents."
+"""How EventBridge's API requests start their X-Amz-Target header."""
 MAX_DELIVERIES = 10_000
 """How many deliveries a bridge remembers (the oldest are forgotten first)."""
 
@@ -110,11 +114,12 @@ class TriggerBridge:
         """`app` (moto's WSGI application) with the bridge's hooks installed before each request needs them."""
 
         def bridged(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-            if not _HOOKS.complete:
-                _HOOKS.install_loaded()
-            if self._scheduler is None and _HOOKS.installed("moto.events.models"):
-                self._start_scheduler()
-            return app(environ, start_response)
+            if not _HOOKS.installed:
+                _HOOKS.install()
+            if self._scheduler is None and str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith(EVENTS_TARGET):
+                self._start_scheduler()  # this local AWS's EventBridge is in use
+            with _BRIDGES.serving(self):  # what moto delivers while answering goes through this bridge
+                return app(environ, start_response)
 
         return bridged
 
@@ -202,11 +207,16 @@ class TriggerBridge:
 
 
 class _OpenBridges:
-    """The bridges open in this process; moto's hooks deliver through the one opened last."""
+    """The bridges open in this process, and the one serving the current thread's request.
+
+    moto's hooks deliver through the bridge of the local AWS whose request made the event (or whose
+    scheduler fired it); outside such a request, through the bridge opened last.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._open: list[TriggerBridge] = []
+        self._local = threading.local()
 
     def open(self, bridge: TriggerBridge) -> None:
         with self._lock:
@@ -217,13 +227,25 @@ class _OpenBridges:
             if bridge in self._open:
                 self._open.remove(bridge)
 
+    @contextlib.contextmanager
+    def serving(self, bridge: TriggerBridge) -> Iterator[None]:
+        previous = getattr(self._local, "bridge", None)
+        self._local.bridge = bridge
+        try:
+            yield
+        finally:
+            self._local.bridge = previous
+
     def current(self) -> TriggerBridge | None:
+        serving = getattr(self._local, "bridge", None)
+        if serving is not None:
+            return None if serving.closed else serving
         with self._lock:
             return self._open[-1] if self._open else None
 
 
 class _Hooks:
-    """Patches moto's modules once per process, each when it has been imported."""
+    """Patches moto's S3, SNS and EventBridge modules once per process (on the first request to moto)."""
 
     INSTALLERS = {
         "moto.s3.notifications": "labkit.triggers.s3",
@@ -233,24 +255,15 @@ class _Hooks:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._installed: set[str] = set()
-        self.complete = False
+        self.installed = False
 
-    def install_loaded(self) -> None:
+    def install(self) -> None:
         with self._lock:
+            if self.installed:
+                return
             for module_name, installer in self.INSTALLERS.items():
-                module = sys.modules.get(module_name)
-                if module_name in self._installed or module is None:
-                    continue
-                try:
-                    importlib.import_module(installer).install(module, _BRIDGES.current)
-                except AttributeError:  # still being imported (on another thread): next request
-                    continue
-                self._installed.add(module_name)
-            self.complete = len(self._installed) == len(self.INSTALLERS)
-
-    def installed(self, module_name: str) -> bool:
-        return module_name in self._installed
+                importlib.import_module(installer).install(importlib.import_module(module_name), _BRIDGES.current)
+            self.installed = True
 
 
 _BRIDGES = _OpenBridges()
@@ -258,5 +271,10 @@ _HOOKS = _Hooks()
 
 
 def current() -> TriggerBridge | None:
-    """The bridge moto's hooks deliver through now (the last opened, still open), or None."""
+    """The bridge moto's hooks deliver through on this thread now, or None."""
     return _BRIDGES.current()
+
+
+def serving(bridge: TriggerBridge) -> contextlib.AbstractContextManager[None]:
+    """Within the block, moto's hooks on this thread deliver through `bridge`."""
+    return _BRIDGES.serving(bridge)

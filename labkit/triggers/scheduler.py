@@ -1,5 +1,7 @@
 """The thread that fires EventBridge schedule rules on the lesson clock.
 
+A local AWS starts it when its EventBridge API is first used.
+
 Each enabled rule with a ScheduleExpression fires at its expression's times: ``rate(...)`` counted
 from when the scheduler first saw the rule, ``cron(...)`` at wall-clock minutes (UTC) of lesson
 time. ``labkit.clock.speed(60)`` makes ``rate(1 minute)`` fire every real second. A firing sends
@@ -9,8 +11,8 @@ a real scheduler never bunches them up. :meth:`Scheduler.stop` ends and joins th
 """
 from __future__ import annotations
 
+import importlib
 import logging
-import sys
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -59,7 +61,13 @@ class Scheduler:
         return self._thread.is_alive()
 
     def _run(self) -> None:
-        module = sys.modules["moto.events.models"]
+        from labkit.triggers.bridge import serving
+
+        with serving(self.bridge):
+            self._loop()
+
+    def _loop(self) -> None:
+        module = importlib.import_module("moto.events.models")
         while not self._stop.is_set():
             clock = self.bridge.clock
             try:

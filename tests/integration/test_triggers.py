@@ -5,6 +5,7 @@ import io
 import json
 import threading
 import time
+import uuid
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -189,3 +190,32 @@ def test_schedules_fire_on_the_lesson_clock_and_stop_with_the_local_aws(local: A
     aws.close()
     assert not scheduler.alive
     assert not [t for t in threading.enumerate() if t.name == "labkit-schedules"]
+
+
+class RecordingLambda:
+    """A Lambda app that only records asynchronous invokes."""
+
+    def __init__(self) -> None:
+        self.invokes: list[tuple[str, dict[str, Any]]] = []
+
+    def handle(self, request: Any) -> Any:
+        raise NotImplementedError
+
+    def invoke_async(self, name: str, qualifier: str | None, payload: bytes, **kwargs: Any) -> str:
+        self.invokes.append((name, json.loads(payload)))
+        return "request-id"
+
+
+def test_each_local_aws_delivers_the_events_its_own_requests_cause() -> None:
+    first, second = RecordingLambda(), RecordingLambda()
+    with LocalAws.start(lambda_app=first) as aws_a, LocalAws.start(lambda_app=second) as aws_b:
+        bucket = f"two-{uuid.uuid4().hex[:8]}"
+        aws_a.client("s3").create_bucket(Bucket=bucket)
+        aws_a.client("s3").put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+            "LambdaFunctionConfigurations": [{"LambdaFunctionArn": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:fn",
+                                              "Events": ["s3:ObjectCreated:*"]}]})
+        aws_a.client("s3").put_object(Bucket=bucket, Key="a.txt", Body=b"a")  # through the first local AWS
+        aws_b.client("s3").put_object(Bucket=bucket, Key="b.txt", Body=b"b")  # through the second (moto's state is shared)
+    assert [event["Records"][0]["s3"]["object"]["key"] for _, event in first.invokes] == ["a.txt"]
+    assert [event["Records"][0]["s3"]["object"]["key"] for _, event in second.invokes] == ["b.txt"]
+    assert aws_a.triggers.scheduler is None, "no EventBridge request: no scheduler thread"
