@@ -167,7 +167,7 @@ def rest_v1(
             "userAgent": user_agent,
             "userArn": None,
         },
-        "path": f"/{stage}{request_path}",
+        "path": request_path if stage == DEFAULT_STAGE_V2 else f"/{stage}{request_path}",
         "protocol": "HTTP/1.1",
         "requestId": request_id or str(uuid.uuid4()),
         "requestTime": request_time,

@@ -136,6 +136,8 @@ class ApiGateway:
     integration_timeout_s
         How long the gateway waits for the function: default 29 s (REST), 30 s (HTTP API), as
         long as the function runs (function URL).
+    payload_version
+        HTTP API only: ``"2.0"`` (the default) or ``"1.0"`` (an HTTP API can send REST's format).
     cors
         HTTP API or function URL: ``{"AllowOrigins": [...], "AllowMethods": [...], ...}`` (the Lambda
         API's ``Cors`` keys); the gateway answers preflights and adds ``Access-Control-*`` headers.
@@ -158,6 +160,7 @@ class ApiGateway:
         target: Function | str | None = None,
         auth_type: str = "NONE",
         cors: Mapping[str, Any] | None = None,
+        payload_version: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -169,8 +172,13 @@ class ApiGateway:
             raise ConfigurationError(f"auth_type={auth_type!r} is not a function URL auth type: use 'NONE' or 'AWS_IAM'")
         if integration_timeout_s is not None and integration_timeout_s <= 0:
             raise ConfigurationError(f"integration_timeout_s={integration_timeout_s!r} must be positive (seconds)")
+        if payload_version not in (None, KINDS[kind]) and not (kind == "http" and payload_version == "1.0"):
+            raise ConfigurationError(
+                f"payload_version={payload_version!r} is not available here: REST APIs send 1.0, function URLs 2.0, "
+                "HTTP APIs 2.0 or 1.0"
+            )
         self.kind = kind
-        self.version = KINDS[kind]
+        self.version = payload_version or KINDS[kind]
         self.service = service
         self.stage = stage if kind == "rest" else "$default"
         self.integration_timeout_s = INTEGRATION_TIMEOUT_S[kind] if integration_timeout_s is None else integration_timeout_s
@@ -361,7 +369,7 @@ class ApiGateway:
         common: dict[str, Any] = {"query": query, "body": payload, "base64": encode, "source_ip": source_ip}
         if self.kind == "url":
             return function_url(method, path, headers=forwarded, auth_type=self.auth_type, url_id=self.api_id, **common)
-        if self.kind == "rest":
+        if self.version == "1.0":
             return rest_v1(
                 method, route.path, path=path, path_parameters=params or None,
                 headers=forwarded, stage=self.stage, api_id=self.api_id, authorizer=authorizer, **common,

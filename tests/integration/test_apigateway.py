@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from labkit import Function
+from labkit.errors import ConfigurationError
 from labkit.triggers.apigateway import ApiGateway
 
 HANDLERS = """
@@ -210,3 +211,15 @@ def test_routes_to_functions_of_a_lambda_service_and_their_throttles(tmp_path: P
             assert throttled.status_code == 500 and throttled.json() == {"message": "Internal server error"}
             with pytest.raises(ResourceNotFoundException, match="no-such-function"):
                 api.route("GET", "/x", "no-such-function")
+
+
+def test_an_http_api_can_send_payload_1_0(functions: Callable[[str], Function]) -> None:
+    with ApiGateway("http", payload_version="1.0") as api:
+        api.route("GET", "/orders/{id}", functions("rest"))
+        api.route("GET", "/plain", functions("v2"))
+        order = requests.get(f"{api.url}/orders/9?tag=x")
+        plain = requests.get(f"{api.url}/plain")
+    assert order.json()["path"] == "/orders/9" and order.json()["query"] == {"tag": ["x"]}
+    assert plain.status_code == 502  # 1.0 has no shortcut for a dict without statusCode
+    with pytest.raises(ConfigurationError, match="payload_version"):
+        ApiGateway("rest", payload_version="2.0")
