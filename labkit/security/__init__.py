@@ -3,7 +3,8 @@
 - `iam`: IAM policy evaluation (Allow / explicit Deny / implicit deny, wildcards, conditions).
 - `sessions`: an execution role's temporary credentials, as Lambda puts them in a function's environment.
 - `actions`: the IAM action and resource ARNs of an AWS API request (botocore's service models).
+- `roles`: execution roles in the local IAM: their policies, and whether Lambda may assume them.
 - `enforce`: the local AWS endpoint's gate that answers AccessDenied as AWS does.
 - `secrets`: warnings for environment variables that look like secrets.
-- `redact`: a `logging.Filter` that masks secrets and personal data in log records.
+- `redact`: a `logging.Filter` that masks secrets and personal data in log records (`redaction_layer()` for functions).
 """

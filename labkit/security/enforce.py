@@ -12,7 +12,8 @@ gets AWS's AccessDenied answer in its service's protocol and wording:
 
 Everything else passes untouched: the learner's own credentials stay an administrator's, and a
 role that does not exist in the local IAM is not enforced (create it, and it is), so functions
-written before this chapter keep working.
+written before this chapter keep working. Requests whose operation botocore's model for the
+service does not name (or services without a model) pass too.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from xml.sax.saxutils import escape
 
 from labkit.security.actions import FREE_ACTIONS, ApiCall, describe
 from labkit.security.iam import Decision, Effect, PolicyError, RequestContext, evaluate
+from labkit.security.roles import role_policies
 from labkit.security.sessions import RoleSession, identify
 
 log = logging.getLogger(__name__)
@@ -41,22 +43,6 @@ class Denial:
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
-
-
-def role_policies(role_name: str, account: str) -> list[Any] | None:
-    """The policy documents of a role in the local IAM (inline, then attached), or None if no such role."""
-    from moto.iam.models import iam_backends
-
-    backend = iam_backends[account]["aws"]
-    try:
-        role = backend.get_role(role_name)
-    except Exception:  # moto's NotFoundException: no such role
-        return None
-    documents: list[Any] = list(role.policies.values())
-    for policy in role.managed_policies.values():
-        version = next((v for v in policy.versions if v.is_default), None)
-        documents.append(version.document if version is not None else policy.document)
-    return documents
 
 
 PolicySource = Callable[[str, str], "list[Any] | None"]

@@ -82,6 +82,7 @@ from labkit.service.models import (
     function_arn,
     parse_function_ref,
 )
+from labkit.security.roles import trust_allows
 from labkit.security.secrets import warn_about_secrets
 from labkit.service.policy import FunctionPolicies, denied_invoke
 from labkit.service.wire import HttpRequest, HttpResponse
@@ -645,6 +646,11 @@ def _check_role(role: Any) -> None:
             f"1 validation error detected: Value '{role}' at 'role' failed to satisfy constraint: Member must satisfy "
             "regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+ "
             "(e.g. arn:aws:iam::123456789012:role/lambda-role)"
+        )
+    if trust_allows(role) is False:  # a role of the local IAM that Lambda may not assume (None: not there, not enforced)
+        raise InvalidParameterValueException(
+            "The role defined for the function cannot be assumed by Lambda. (Its trust policy must allow the service "
+            "lambda.amazonaws.com the action sts:AssumeRole.)"
         )
 
 

@@ -60,7 +60,12 @@ def make_role(aws: LocalAws, name: str, policy: dict) -> str:
     return arn
 
 
-def test_a_read_only_role_reads_and_is_denied_put_item_with_awss_message(aws: LocalAws) -> None:
+def test_a_read_only_role_reads_and_is_denied_put_item_with_awss_message(backend: str) -> None:
+    with LocalAws.start(backend=backend) as aws:
+        read_only_role_case(aws)
+
+
+def read_only_role_case(aws: LocalAws) -> None:
     table = unique("orders")
     ddb = aws.client("dynamodb")
     ddb.create_table(
@@ -210,3 +215,16 @@ def test_attached_managed_policies_count_and_a_deny_there_wins(aws: LocalAws) ->
     with pytest.raises(ClientError) as denied:
         s3.delete_object(Bucket=bucket, Key="k")
     assert "explicit deny" in denied.value.response["Error"]["Message"]
+
+
+def test_create_function_refuses_a_local_role_that_lambda_may_not_assume(aws: LocalAws) -> None:
+    iam, lam = aws.client("iam"), aws.client("lambda")
+    ec2_only = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    role_arn = iam.create_role(RoleName=unique("ec2-role"), AssumeRolePolicyDocument=ec2_only)["Role"]["Arn"]
+    with pytest.raises(ClientError) as refused:
+        lam.create_function(FunctionName=unique("fn"), Runtime="python3.12", Role=role_arn, Handler="app.handler",
+                            Code={"ZipFile": package("def handler(event, context):\n    return 1\n")})
+    error = refused.value.response["Error"]
+    assert error["Code"] == "InvalidParameterValueException"
+    assert error["Message"].startswith("The role defined for the function cannot be assumed by Lambda.")
