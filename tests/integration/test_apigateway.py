@@ -223,3 +223,11 @@ def test_an_http_api_can_send_payload_1_0(functions: Callable[[str], Function]) 
     assert plain.status_code == 502  # 1.0 has no shortcut for a dict without statusCode
     with pytest.raises(ConfigurationError, match="payload_version"):
         ApiGateway("rest", payload_version="2.0")
+
+
+def test_every_backend_serves_behind_the_gateway(make_code: Callable[..., Path], backend: str) -> None:
+    code = make_code(app=HANDLERS)
+    with Function("app.rest", code=code, backend=backend) as fn, ApiGateway("rest") as api:
+        api.route("GET", "/orders/{id}", fn)
+        answer = requests.get(f"{api.url}/orders/3")
+    assert answer.status_code == 200 and answer.json()["id"] == "3"
