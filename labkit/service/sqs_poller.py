@@ -17,6 +17,9 @@ How it behaves (shared/FACTS.md, "SQS event source mapping"):
   more than the function's reserved concurrency. An extra poller stops when it finds the queue
   empty. A throttled batch is not retried by the poller: its messages return after the
   visibility timeout, and the poller backs off.
+
+The local SQS (moto) does not lock a queue while it receives, so two concurrent receives can
+hand out the same message: a poller's workers take turns for their SQS calls.
 """
 from __future__ import annotations
 
@@ -48,6 +51,7 @@ class SqsPoller:
         self.mappings = mappings
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self._sqs_turn = threading.Lock()
         self._workers: list[threading.Thread] = []
         self._sqs: Any = None
         self._queue_url = ""
@@ -110,7 +114,7 @@ class SqsPoller:
             if mapping is None:
                 return
             try:
-                messages = self._gather(mapping)
+                messages = self._gather(mapping, LONG_POLL_S if first else 0)
             except Exception:  # the local AWS is restarting or gone: try again shortly
                 self._stop.wait(ERROR_PAUSE_S)
                 continue
@@ -129,9 +133,9 @@ class SqsPoller:
         if running < bound and self._backoff_s == 0:
             self._spawn(first=False)
 
-    def _gather(self, mapping: EventSourceMapping) -> list[dict[str, Any]]:
-        """One batch: the first receive long-polls, the window (lesson time) gathers the rest."""
-        messages = self._receive(min(RECEIVE_MAX, mapping.batch_size), LONG_POLL_S)
+    def _gather(self, mapping: EventSourceMapping, wait_s: int) -> list[dict[str, Any]]:
+        """One batch: the first receive waits up to `wait_s`, the window (lesson time) gathers the rest."""
+        messages = self._receive(min(RECEIVE_MAX, mapping.batch_size), wait_s)
         if not messages or mapping.batching_window_s == 0:
             return messages
         clock = self.mappings.clock
@@ -150,13 +154,14 @@ class SqsPoller:
         return messages
 
     def _receive(self, count: int, wait_s: int) -> list[dict[str, Any]]:
-        answer = self._sqs.receive_message(
-            QueueUrl=self._queue_url,
-            MaxNumberOfMessages=count,
-            WaitTimeSeconds=wait_s,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        )
+        with self._sqs_turn:
+            answer = self._sqs.receive_message(
+                QueueUrl=self._queue_url,
+                MaxNumberOfMessages=count,
+                WaitTimeSeconds=wait_s,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
         return list(answer.get("Messages") or [])
 
     def _run(self, mapping: EventSourceMapping, messages: list[dict[str, Any]]) -> None:
@@ -183,7 +188,8 @@ class SqsPoller:
     def _delete(self, messages: list[dict[str, Any]]) -> None:
         for start in range(0, len(messages), DELETE_MAX):
             chunk = messages[start:start + DELETE_MAX]
-            self._sqs.delete_message_batch(
-                QueueUrl=self._queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
-            )
+            with self._sqs_turn:
+                self._sqs.delete_message_batch(
+                    QueueUrl=self._queue_url,
+                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
+                )
