@@ -228,3 +228,27 @@ def test_create_function_refuses_a_local_role_that_lambda_may_not_assume(aws: Lo
     error = refused.value.response["Error"]
     assert error["Code"] == "InvalidParameterValueException"
     assert error["Message"].startswith("The role defined for the function cannot be assumed by Lambda.")
+
+
+def test_secrets_by_name_match_their_full_arn_and_parameters_their_path(aws: LocalAws) -> None:
+    name, other, prefix = unique("shop/db"), unique("shop/other"), f"/{unique('app')}"
+    aws.client("secretsmanager").create_secret(Name=name, SecretString="s")
+    aws.client("secretsmanager").create_secret(Name=other, SecretString="o")
+    aws.client("ssm").put_parameter(Name=f"{prefix}/url", Value="u", Type="String")
+    aws.client("ssm").put_parameter(Name="/elsewhere-" + prefix.strip("/"), Value="x", Type="String")
+    role_arn = make_role(aws, unique("secret-reader"), {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+         "Resource": f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:{name}-??????"},
+        {"Effect": "Allow", "Action": ["ssm:GetParameter", "ssm:GetParametersByPath"],
+         "Resource": f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter{prefix}*"},
+    ]})
+    secrets, ssm = role_client(aws, "secretsmanager", role_arn), role_client(aws, "ssm", role_arn)
+    assert secrets.get_secret_value(SecretId=name)["SecretString"] == "s"  # the name resolves to the ARN with its suffix
+    with pytest.raises(ClientError) as denied:
+        secrets.get_secret_value(SecretId=other)
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert f":secret:{other}-" in denied.value.response["Error"]["Message"]
+    assert ssm.get_parameter(Name=f"{prefix}/url")["Parameter"]["Value"] == "u"
+    assert [p["Name"] for p in ssm.get_parameters_by_path(Path=prefix)["Parameters"]] == [f"{prefix}/url"]
+    with pytest.raises(ClientError):
+        ssm.get_parameter(Name="/elsewhere-" + prefix.strip("/"))
