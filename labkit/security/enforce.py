@@ -73,6 +73,16 @@ class Authorizer:
         session = identify(token)
         if session is None:
             return None
+        try:
+            return self._authorize(session, method, target, headers, body)
+        except Exception as exc:  # a bug here must not drop the connection, nor let the request through
+            log.exception("could not authorize %s %s for %s", method, target, session.assumed_role_arn)
+            message = f"labkit could not authorize this request of {session.assumed_role_arn}: {type(exc).__name__}: {exc}"
+            return Denial(500, json.dumps({"message": message}).encode(), {"Content-Type": "application/json"})
+
+    def _authorize(
+        self, session: RoleSession, method: str, target: str, headers: Mapping[str, str], body: bytes
+    ) -> Denial | None:
         scope = _credential_scope(headers, target)
         if scope is None:
             return None

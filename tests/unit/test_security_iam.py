@@ -130,3 +130,18 @@ def test_requests_are_described_as_iam_action_and_resource(service, method, targ
     call = describe(service, method, target, headers, body, region="us-east-1", account="123456789012")
     assert call is not None
     assert (call.action, call.resources) == (action, (resource,))
+
+
+def test_the_authorizer_passes_other_credentials_and_answers_its_own_failures_with_500() -> None:
+    from labkit.security.enforce import Authorizer
+
+    def broken(role_name: str, account: str) -> list[str]:
+        raise RuntimeError("the policy store is gone")
+
+    authorizer = Authorizer(policies=broken)
+    signed = {"authorization": "AWS4-HMAC-SHA256 Credential=ASIA/20261123/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0"}
+    assert authorizer("GET", "/b/k", signed, b"") is None  # no session token: the learner's own credentials
+    token = sessions.issue("arn:aws:iam::123456789012:role/r", "fn")["AWS_SESSION_TOKEN"]
+    denial = authorizer("GET", "/b/k", {**signed, "x-amz-security-token": token}, b"")
+    assert denial is not None and denial.status == 500
+    assert b"the policy store is gone" in denial.body
