@@ -231,3 +231,19 @@ def test_every_backend_serves_behind_the_gateway(make_code: Callable[..., Path],
         api.route("GET", "/orders/{id}", fn)
         answer = requests.get(f"{api.url}/orders/3")
     assert answer.status_code == 200 and answer.json()["id"] == "3"
+
+
+def test_close_leaves_no_thread_and_frees_the_port(functions: Callable[[str], Function]) -> None:
+    import socket
+
+    api = ApiGateway("http").start()
+    api.route("GET", "/x", functions("v2"))
+    port = int(api.url.rsplit(":", 1)[1])
+    http = requests.Session()
+    assert http.get(f"{api.url}/x").status_code == 200  # a kept-alive connection stays open
+    api.close()
+    http.close()
+    alive = [t.name for t in threading.enumerate() if t.name.endswith(f"-{port}") or t.name.startswith("labkit-apigw")]
+    assert alive == []
+    with socket.create_server(("127.0.0.1", port)):  # the port is free again
+        pass
