@@ -201,7 +201,7 @@ def estimate(
     init_ms: float = 0.0,
     provisioned_concurrency: int = 0,
     provisioned_hours: float = HOURS_PER_MONTH,
-    provisioned_share: float = 1.0,
+    provisioned_share: float | None = None,
     rounding_ms: int = 1,
     prices: PriceTable = PRICES,
 ) -> Bill:
@@ -210,13 +210,15 @@ def estimate(
     `cold_start_rate` of the on-demand requests also bill `init_ms` of INIT. With
     `provisioned_concurrency` environments configured for `provisioned_hours` a month,
     `provisioned_share` of the requests run on them (the rest on demand) and the free tier does
-    not apply. `rounding_ms=100` bills as Lambda did before December 2020.
+    not apply; by default as many as they can hold if the traffic were spread evenly over those
+    hours. `rounding_ms=100` bills as Lambda did before December 2020.
     """
     _check_number("requests", requests, 0)
     _check_number("duration_ms", duration_ms, 0)
     _check_number("init_ms", init_ms, 0)
     _check_number("cold_start_rate", cold_start_rate, 0, 1)
-    _check_number("provisioned_share", provisioned_share, 0, 1)
+    if provisioned_share is not None:
+        _check_number("provisioned_share", provisioned_share, 0, 1)
     _check_number("provisioned_hours", provisioned_hours, 0)
     _check_number("provisioned_concurrency", provisioned_concurrency, 0)
     if not limits.MEMORY_MIN_MB <= memory_mb <= limits.MEMORY_MAX_MB:
@@ -228,9 +230,12 @@ def estimate(
     _check_storage(ephemeral_storage_mb)
     prices.prices(architecture)
     memory_gb = memory_mb / 1024
+    warm_s = billed_ms(duration_ms, rounding_ms) / 1000
+    if provisioned_share is None:
+        busy_s = requests * warm_s
+        provisioned_share = min(1.0, provisioned_concurrency * provisioned_hours * 3600 / busy_s) if busy_s else 0.0
     on_provisioned = requests * provisioned_share if provisioned_concurrency else 0.0
     on_demand = requests - on_provisioned
-    warm_s = billed_ms(duration_ms, rounding_ms) / 1000
     cold_s = billed_ms(duration_ms + init_ms, rounding_ms) / 1000
     on_demand_s = on_demand * ((1 - cold_start_rate) * warm_s + cold_start_rate * cold_s)
     configured_s = math.ceil(provisioned_hours * 3600 / PROVISIONED_ROUNDING_S) * PROVISIONED_ROUNDING_S

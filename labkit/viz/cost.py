@@ -20,7 +20,7 @@ _DOLLARS = FuncFormatter(lambda value, _: f"${value:,.2f}" if value < 100 else f
 
 def bill_breakdown(bills: Mapping[str, Bill], title: str = "Where the money goes") -> Figure:
     """One stacked bar per bill (label -> Bill): requests, compute, provisioned, storage; the free tier hatched on top."""
-    figure = Figure(figsize=(WIDTH_IN, 1.2 + 0.8 * len(bills)))
+    figure = Figure(figsize=(WIDTH_IN, 1.6 + 0.8 * len(bills)))
     ax = figure.subplots()
     labels = list(bills)
     labelled: set[str] = set()
@@ -48,7 +48,7 @@ def bill_breakdown(bills: Mapping[str, Bill], title: str = "Where the money goes
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
     ax.margins(x=0.15)
-    ax.legend(frameon=False, loc="lower right", fontsize=9)
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=5, fontsize=9)
     figure.tight_layout()
     return figure
 

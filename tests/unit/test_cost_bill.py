@@ -66,6 +66,11 @@ def test_provisioned_concurrency_is_billed_while_configured_and_loses_the_free_t
     assert lines["duration on provisioned (x86_64)"].usd == pytest.approx(1_000_000 * 0.1 * 0.0000097222)
     assert result.usd_by_kind()["requests"] == pytest.approx(0.20)  # no free requests
     assert not any(item.kind == "free tier" for item in result.items)
+    # 10 environments for 730 hours hold 26.28 M seconds of work: the rest runs on demand
+    busy = estimate(requests=1e9, duration_ms=100, memory_mb=1024, provisioned_concurrency=10)
+    lines = {item.description: item for item in busy.items}
+    assert lines["duration on provisioned (x86_64)"].quantity == pytest.approx(configured)
+    assert lines["compute (x86_64)"].quantity == pytest.approx(1e9 * 0.1 - configured)
     five_minutes = estimate(requests=0, duration_ms=1, memory_mb=1024, provisioned_concurrency=1, provisioned_hours=0.01)
     assert five_minutes.usd_by_kind()["provisioned"] == pytest.approx(300 * 0.0000041667)
 
