@@ -68,7 +68,7 @@ def _cheapest(measurements: dict[int, float]) -> int:
     return min(measurements, key=lambda memory: (cost_per_invocation(memory, measurements[memory]), measurements[memory]))
 
 
-@exercise("08.cheapest-memory", title="Find the cheapest memory size")
+@exercise("08.cheapest-mem", title="Find the cheapest memory size")
 def cheapest_memory(answer: Any) -> None:
     """`answer`: a function {memory_mb: average duration ms} -> the memory size with the lowest cost per invocation."""
     expect(callable(answer), "pass your function itself (its name, without calling it).")
