@@ -279,3 +279,19 @@ def test_delivered_records_match_the_builders_and_sqs_checksums(local: Any) -> N
     assert built["md5OfMessageAttributes"] == message["MD5OfMessageAttributes"] == md5_of_message_attributes(attributes)
     assert built["md5OfBody"] == message["MD5OfBody"]
     assert delivered["messageAttributes"] == built["messageAttributes"]
+
+
+def test_reserved_concurrency_bounds_the_batches_of_a_deep_queue(local: Any, tmp_path: Path) -> None:
+    aws, service = local
+    sqs, lam = aws.client("sqs"), aws.client("lambda")
+    url, arn = make_queue(sqs, unique("reserved"), VisibilityTimeout="30")
+    make_worker(aws, "reserved", tmp_path / "ledger", batch_s=0.1)
+    lam.put_function_concurrency(FunctionName="reserved", ReservedConcurrentExecutions=1)
+    for start in range(0, 60, 10):
+        sqs.send_message_batch(QueueUrl=url, Entries=[
+            {"Id": str(n), "MessageBody": json.dumps({"n": n})} for n in range(start, start + 10)
+        ])
+    lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="reserved", BatchSize=5)
+    wait_for(lambda: len(ledger(tmp_path / "ledger")) >= 60, what="every message")
+    metrics = service.metrics("reserved")
+    assert metrics.peak_concurrency == 1 and metrics.throttles == 0, "one batch at a time, none throttled"
