@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,14 @@ from tests.integration.test_event_sources_sqs import ROLE, drain, ledger, make_q
 RECORDER = """
 import json, os
 def handler(event, context):
-    lines = []
+    lines, failures = [], []
     for record in event["Records"]:
         if "dynamodb" in record:
             image = record["dynamodb"].get("NewImage") or {}
             if image.get("poison", {}).get("BOOL"):
+                if os.environ.get("REPORT"):
+                    failures.append({"itemIdentifier": record["dynamodb"]["SequenceNumber"]})
+                    continue
                 raise RuntimeError("poison record " + record["dynamodb"]["SequenceNumber"])
             lines.append(json.dumps({"name": record["eventName"], "keys": record["dynamodb"]["Keys"],
                                      "new": record["dynamodb"].get("NewImage"), "old": record["dynamodb"].get("OldImage"),
@@ -33,6 +37,7 @@ def handler(event, context):
     fd = os.open(os.environ["LEDGER"], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     os.write(fd, ("\\n".join(lines) + "\\n").encode())
     os.close(fd)
+    return {"batchItemFailures": failures}
 """
 
 
@@ -48,10 +53,10 @@ def local(tmp_path: Path) -> Iterator[tuple[LocalAws, LambdaService]]:
         aws.close()
 
 
-def make_recorder(aws: LocalAws, name: str, path: Path) -> None:
+def make_recorder(aws: LocalAws, name: str, path: Path, report: bool = False) -> None:
     aws.client("lambda").create_function(
         FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler", Code={"ZipFile": package(RECORDER)},
-        Timeout=10, Environment={"Variables": {"LEDGER": str(path)}},
+        Timeout=10, Environment={"Variables": {"LEDGER": str(path), "REPORT": "1" if report else ""}},
     )
 
 
@@ -139,6 +144,27 @@ def test_a_failing_batch_blocks_its_shard_until_it_succeeds(local: Any, tmp_path
     lam.update_event_source_mapping(UUID=mapping["UUID"], MaximumRecordAgeInSeconds=60)
     rows = wait_for(lambda: ledger(tmp_path / "ledger"), what="the shard to move on")
     assert [row["keys"]["id"]["S"] for row in rows] == ["y"]
+
+
+def test_a_partial_batch_response_checkpoints_before_the_first_failed_record(local: Any, tmp_path: Path) -> None:
+    aws, _service = local
+    ddb, sqs, lam = aws.client("dynamodb"), aws.client("sqs"), aws.client("lambda")
+    table = unique("partial")
+    stream_arn = make_table(aws, table)
+    failed_url, failed_arn = make_queue(sqs, unique("discarded"))
+    make_recorder(aws, "reporter", tmp_path / "ledger", report=True)
+    for name in ("a", "b", "poison", "c"):
+        ddb.put_item(TableName=table, Item={"id": {"S": name}, "poison": {"BOOL": name == "poison"}})
+    lam.create_event_source_mapping(
+        EventSourceArn=stream_arn, FunctionName="reporter", StartingPosition="TRIM_HORIZON", BatchSize=4,
+        MaximumBatchingWindowInSeconds=5, MaximumRetryAttempts=1, FunctionResponseTypes=["ReportBatchItemFailures"],
+        DestinationConfig={"OnFailure": {"Destination": failed_arn}},
+    )
+    [discarded] = wait_for(lambda: drain(sqs, failed_url), what="the failure record")
+    info = json.loads(discarded["Body"])["DDBStreamBatchInfo"]
+    assert info["batchSize"] == 2, "the failed record and the one after it are given up together"
+    delivered = Counter(row["keys"]["id"]["S"] for row in ledger(tmp_path / "ledger"))
+    assert delivered == {"a": 1, "b": 1, "c": 2}, "records before the failure are done once; the rest is retried"
 
 
 def test_kinesis_records_reach_the_function(local: Any, tmp_path: Path) -> None:
