@@ -57,7 +57,8 @@ class Delivery:
     error: str | None = None  # why the invoke was not accepted
 
 
-SOURCE_KINDS = {"s3": "S3 bucket", "sns": "SNS topic", "events": "EventBridge rule", "schedule": "schedule"}
+SOURCE_KINDS = {"s3": "S3 bucket", "sns": "SNS topic", "events": "EventBridge rule", "schedule": "schedule",
+                "sqs": "SQS queue", "dynamodb": "DynamoDB stream", "kinesis": "Kinesis stream"}
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from matplotlib.patches import FancyBboxPatch
 from labkit.viz.style import ERROR_COLOR, HANDLER_COLOR, LIMIT_COLOR, SERIES_COLORS, WIDTH_IN
 
 SOURCE_COLORS = {"s3": SERIES_COLORS[2], "sns": SERIES_COLORS[3], "events": SERIES_COLORS[1],
-                 "schedule": SERIES_COLORS[5], "sqs": SERIES_COLORS[4], "dynamodb": SERIES_COLORS[0]}
-BOX_W, BOX_H = 0.24, 0.11
+                 "schedule": SERIES_COLORS[5], "sqs": SERIES_COLORS[4], "dynamodb": "#9c755f", "kinesis": "#9c755f"}
+BOX_W = 0.24
 COLUMNS = (0.14, 0.5, 0.86)
 
 
@@ -50,7 +50,8 @@ def event_flow(
     functions = list(dict.fromkeys([flow.function_name for flow in flows] + [name for name, _ in outputs]))
     sinks = list(dict.fromkeys(target for _, target in outputs))
     rows = max(len(sources), len(functions), len(sinks), 1)
-    figure = Figure(figsize=(WIDTH_IN, 1.4 + 0.95 * rows))
+    figure = Figure(figsize=(WIDTH_IN, 1.4 + 0.75 * rows))
+    box_h = min(0.11, 0.6 / (rows + 1))
     ax = figure.add_axes((0, 0, 1, 0.9))
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
@@ -63,11 +64,11 @@ def event_flow(
     function_at = {name: (COLUMNS[1], y(i, len(functions))) for i, name in enumerate(functions)}
     sink_at = {label: (COLUMNS[2], y(i, len(sinks))) for i, label in enumerate(sinks)}
     for (kind, label), center in source_at.items():
-        _box(ax, center, label, SOURCE_COLORS.get(kind, LIMIT_COLOR))
+        _box(ax, center, box_h, label, SOURCE_COLORS.get(kind, LIMIT_COLOR))
     for name, center in function_at.items():
-        _box(ax, center, f"λ {name}", HANDLER_COLOR)
+        _box(ax, center, box_h, f"λ {name}", HANDLER_COLOR)
     for label, center in sink_at.items():
-        _box(ax, center, label, LIMIT_COLOR)
+        _box(ax, center, box_h, label, LIMIT_COLOR)
     for flow in flows:
         start, end = source_at[(flow.source, flow.source_label)], function_at[flow.function_name]
         text = f"{flow.delivered} event{'s' if flow.delivered != 1 else ''}"
@@ -85,9 +86,9 @@ def event_flow(
     return figure
 
 
-def _box(ax: object, center: tuple[float, float], label: str, color: str) -> None:
+def _box(ax: object, center: tuple[float, float], height: float, label: str, color: str) -> None:
     x, y = center
-    patch = FancyBboxPatch((x - BOX_W / 2, y - BOX_H / 2), BOX_W, BOX_H, boxstyle="round,pad=0.01",
+    patch = FancyBboxPatch((x - BOX_W / 2, y - height / 2), BOX_W, height, boxstyle="round,pad=0.01",
                            facecolor=color, edgecolor="none", alpha=0.9)
     ax.add_patch(patch)  # type: ignore[attr-defined]
     ax.text(x, y, label, ha="center", va="center", fontsize=9, color="white", weight="bold")  # type: ignore[attr-defined]

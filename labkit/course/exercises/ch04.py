@@ -1,8 +1,10 @@
-"""Chapter 04, asynchronous and stream triggers: a thumbnail-style S3 handler and schedule expressions.
+"""Chapter 04, asynchronous and stream triggers: a thumbnail-style S3 handler, an SQS handler that
+reports partial batch failures, and schedule expressions.
 
 The thumbnail check puts images into a bucket of the local AWS (`labkit.aws.start()`), hands the
 learner's handler the S3 notification for them (built by :mod:`labkit.events.s3`, keys URL-encoded
-as S3 sends them) and reads the thumbnails it wrote. The schedule check compares the next firings
+as S3 sends them) and reads the thumbnails it wrote. The batch check hands the learner's SQS handler
+batches built by :mod:`labkit.events.sqs` with poison messages among good ones. The schedule check compares the next firings
 of the learner's expressions with the expected ones (:mod:`labkit.triggers.schedule`).
 """
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from labkit.course.checks import exercise, expect
 from labkit.course.exercises.ch01 import expect_ok, handler_file, run_handler
 from labkit.events import s3 as s3_events
+from labkit.events.sqs import sqs_event, sqs_record
 from labkit.triggers.schedule import Rate, Schedule, ScheduleExpressionError, parse
 
 THUMBNAIL_PREFIX = "thumbs/"
@@ -76,6 +79,58 @@ def thumbnail(answer: Any) -> None:
                 for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
                     s3.delete_object(Bucket=bucket, Key=item["Key"])
                 s3.delete_bucket(Bucket=bucket)
+
+
+# -- 04.batch-fail -----------------------------------------------------------------------------------
+
+# The orders of the batch check: those whose quantity is not a whole number above 0 are the poison messages.
+BATCH_ORDERS: list[Any] = [
+    {"order_id": 1, "quantity": 2},
+    {"order_id": 2, "quantity": "three"},
+    {"order_id": 3, "quantity": 1},
+    {"order_id": 4, "quantity": 0},
+    {"order_id": 5, "quantity": 7},
+]
+
+
+def _poison(order: dict[str, Any]) -> bool:
+    quantity = order["quantity"]
+    return not (isinstance(quantity, int) and quantity > 0)
+
+
+@exercise("04.batch-fail", title="Report partial batch failures")
+def batch_failures(answer: Any) -> None:
+    """`answer`: the path of an SQS handler that returns {"batchItemFailures": [{"itemIdentifier": messageId}, ...]}
+    for the orders it cannot process (quantity not a whole number above 0), and raises for none."""
+    path = handler_file(answer)
+    records = [sqs_record(order) for order in BATCH_ORDERS]
+    clean = [sqs_record({"order_id": 10 + n, "quantity": n + 1}) for n in range(3)]
+    mixed_inv, clean_inv = run_handler(path, [sqs_event(*records), sqs_event(*clean)])
+    expect(
+        mixed_inv.error is None,
+        f"with a poison message in the batch the handler raised {(mixed_inv.error or {}).get('errorType')}: a raise fails "
+        "the whole batch, and every message (the good ones too) comes back. Catch the failure per record and report it.",
+    )
+    result = mixed_inv.result
+    expect(isinstance(result, dict) and isinstance(result.get("batchItemFailures"), list),
+           f"the handler returned {result!r}: return {{'batchItemFailures': [{{'itemIdentifier': ...}}, ...]}}.")
+    reported = result["batchItemFailures"]
+    expect(all(isinstance(item, dict) and "itemIdentifier" in item for item in reported),
+           f"each failure is a dict with the key 'itemIdentifier', not {reported!r}.")
+    ids = [item["itemIdentifier"] for item in reported]
+    by_id = {record["messageId"]: order for record, order in zip(records, BATCH_ORDERS)}
+    unknown = [i for i in ids if i not in by_id]
+    expect(not unknown, f"{unknown} are not message ids of the batch: report each failed record's record['messageId'].")
+    wrong = sorted(by_id[i]["order_id"] for i in ids if not _poison(by_id[i]))
+    expect(not wrong, f"orders {wrong} are fine but were reported as failed: they would be processed again.")
+    missed = sorted(order["order_id"] for record, order in zip(records, BATCH_ORDERS)
+                    if _poison(order) and record["messageId"] not in ids)
+    expect(not missed, f"orders {missed} cannot be processed (their quantity is not a whole number above 0) but were "
+                       "not reported: they would be deleted from the queue as if they had succeeded.")
+    expect(len(ids) == len(set(ids)), "report each failed message once.")
+    expect(clean_inv.error is None and clean_inv.result in ({"batchItemFailures": []}, {}, None),
+           f"for a batch without poison messages the handler returned {clean_inv.result!r}: return "
+           "{'batchItemFailures': []} (an empty list: every message succeeded).")
 
 
 # -- 04.schedules -----------------------------------------------------------------------------------
