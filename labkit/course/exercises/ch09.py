@@ -69,7 +69,7 @@ def ensure_orders(aws: Any, order_id: str = "o-1001", total: int = 42) -> None:
     dynamodb.put_item(TableName=ORDERS_TABLE, Item={"order_id": {"S": order_id}, "total": {"N": str(total)}})
 
 
-# -- 09.least-privilege ------------------------------------------------------------------------------
+# -- 09.least-priv ------------------------------------------------------------------------------
 
 
 def _allowed_actions(document: Any) -> list[tuple[str, list[str]]]:
@@ -115,7 +115,7 @@ def _run_receipts(aws: Any, document: Any) -> tuple[dict[str, Any], Any]:
             iam.delete_role(RoleName=role_name)
 
 
-@exercise("09.least-privilege", title="Shrink a policy until the function still works")
+@exercise("09.least-priv", title="Shrink a policy until the function still works")
 def least_privilege(answer: Any) -> None:
     """`answer`: the receipts function's policy document: it must work, with only the actions it calls, on its resources."""
     from labkit.aws import start
@@ -141,10 +141,10 @@ def least_privilege(answer: Any) -> None:
                    f"the resources of {action} are not ARNs of a table or of S3 objects: {resources}.")
 
 
-# -- 09.cached-secret --------------------------------------------------------------------------------
+# -- 09.secret-cache --------------------------------------------------------------------------------
 
 
-@exercise("09.cached-secret", title="Fetch a secret with caching")
+@exercise("09.secret-cache", title="Fetch a secret with caching")
 def cached_secret(answer: Any) -> None:
     """`answer`: the path of a handler that returns {"user": <the secret's username>}, fetched with a cache."""
     from labkit.aws import start
