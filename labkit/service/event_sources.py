@@ -58,7 +58,7 @@ ON_FAILURE_SERVICES = ("sqs", "sns", "s3")
 
 @dataclass
 class EventSourceMapping:
-    """One mapping's configuration and state (lesson time for ``last_modified``)."""
+    """One mapping's configuration and state (``last_modified``: wall-clock epoch seconds, as the API reports it)."""
 
     uuid: str
     source: str  # sqs | dynamodb | kinesis
@@ -261,7 +261,6 @@ class EventSourceMappings:
             qualifier=qualifier,
             batch_size=DEFAULT_BATCH_SIZE[source],
             enabled=spec.get("Enabled", True) is not False,
-            last_modified=self.clock.now(),
         )
         if source in STREAM_SOURCES:
             position = spec.get("StartingPosition")
@@ -322,7 +321,7 @@ class EventSourceMappings:
         if "Enabled" in spec:
             updated.enabled = spec["Enabled"] is not False
         updated = _configure(updated, spec)
-        updated.last_modified = self.clock.now()
+        updated.last_modified = time.time()
         updated.state = "Enabling" if updated.enabled and not current.enabled else (
             "Disabling" if current.enabled and not updated.enabled else "Updating"
         )

@@ -38,7 +38,7 @@ from labkit.service.exceptions import InvalidParameterValueException
 if TYPE_CHECKING:
     from labkit.service.event_sources import EventSourceMapping, EventSourceMappings
 
-POLL_INTERVAL_S = 0.1  # real seconds between reads of an idle shard
+POLL_INTERVAL_S = 0.25  # real seconds between reads of an idle shard (about the 4 reads a second of AWS)
 ERROR_PAUSE_S = 0.5  # real seconds between tries while the stream cannot be read
 READ_MAX = 1_000  # records per GetRecords
 RETRY_BACKOFF_S = (1, 30)  # lesson seconds: first and longest pause before retrying a failed batch
