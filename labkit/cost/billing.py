@@ -10,11 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, Union
+from typing import Protocol
 
-from labkit.errors import ConfigurationError
-from labkit.runtime import limits
-from labkit.runtime.invocation import Report
 from labkit.cost.prices import (
     ARCHITECTURES,
     FREE_STORAGE_MB,
@@ -23,6 +20,9 @@ from labkit.cost.prices import (
     PROVISIONED_ROUNDING_S,
     PriceTable,
 )
+from labkit.errors import ConfigurationError
+from labkit.runtime import limits
+from labkit.runtime.invocation import Report
 
 
 class HasReport(Protocol):
@@ -33,7 +33,7 @@ class HasReport(Protocol):
     def request_id(self) -> str: ...
 
 
-Billable = Union[HasReport, Report, str]
+Billable = HasReport | Report | str
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ class Bill:
 def price(usage: Mapping[str, Usage], *, free_tier: bool = True, prices: PriceTable = PRICES) -> tuple[LineItem, ...]:
     """The line items of a month's `usage` (architecture -> Usage)."""
     items: list[LineItem] = []
-    free_requests = prices.free_requests if free_tier else 0
+    free_requests = float(prices.free_requests) if free_tier else 0.0
     free_gb_s = prices.free_gb_s if free_tier else 0.0
     for architecture in ARCHITECTURES:
         use = usage.get(architecture)
@@ -123,7 +123,7 @@ def price(usage: Mapping[str, Usage], *, free_tier: bool = True, prices: PriceTa
         label = f" ({architecture})"
         arch = prices.prices(architecture)
         free_here = not use.provisioned
-        requests_free = min(use.requests, free_requests) if free_here else 0
+        requests_free = min(use.requests, free_requests) if free_here else 0.0
         free_requests -= requests_free
         gb_s_free = min(use.gb_s, free_gb_s) if free_here else 0.0
         free_gb_s -= gb_s_free
@@ -264,12 +264,12 @@ def _report_of(billable: Billable) -> tuple[str, Report]:
         except ValueError as exc:
             raise ConfigurationError(f"{exc}: pass REPORT lines as Lambda writes them, Invocations or Reports") from None
         return report.request_id, report
-    report = getattr(billable, "report", None)
-    if not isinstance(report, Report):
+    found = getattr(billable, "report", None)
+    if not isinstance(found, Report):
         raise ConfigurationError(
             f"cannot bill {type(billable).__name__!r}: pass labkit Invocations, their .report, or REPORT log lines"
         )
-    return billable.request_id, report
+    return billable.request_id, found
 
 
 def _check_number(name: str, value: float, low: float, high: float | None = None) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Union
 
 import numpy as np
 
@@ -53,7 +52,7 @@ class Measured:
         return rng.choice(np.asarray(self.values_ms, dtype=np.float64), count)
 
 
-Milliseconds = Union[float, int, Lognormal, Measured]
+Milliseconds = float | int | Lognormal | Measured
 
 
 def sample_ms(value: Milliseconds, rng: np.random.Generator, count: int) -> np.ndarray:

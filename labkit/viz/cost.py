@@ -73,8 +73,9 @@ def power_tuning(result: PowerTuning, title: str | None = None) -> Figure:
                      xytext=(10, 18), textcoords="offset points", arrowprops={"arrowstyle": "->"})
     ax.grid(alpha=0.3)
     ax.set_title(title or f"Power tuning ({result.backend} backend)")
-    lines = ax.get_legend_handles_labels()[0] + cost_ax.get_legend_handles_labels()[0]
-    ax.legend(lines, [line.get_label() for line in lines], frameon=False, loc="upper center")
+    handles, labels = ax.get_legend_handles_labels()
+    cost_handles, cost_labels = cost_ax.get_legend_handles_labels()
+    ax.legend(handles + cost_handles, labels + cost_labels, frameon=False, loc="upper center")
     figure.tight_layout()
     return figure
 
@@ -90,8 +91,8 @@ def cost_by_requests(
     ax = figure.subplots()
     for (label, (requests, usd)), color in zip(curves.items(), SERIES_COLORS):
         ax.plot(requests, usd, "-", color=color, label=label, linewidth=2)
-    for label, usd in (flat or {}).items():
-        ax.axhline(usd, color=LIMIT_COLOR, linestyle="--", label=label)
+    for label, monthly_usd in (flat or {}).items():
+        ax.axhline(monthly_usd, color=LIMIT_COLOR, linestyle="--", label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.xaxis.set_major_formatter(FuncFormatter(_count))

@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 from labkit.cost.billing import estimate
-from labkit.cost.prices import ARCHITECTURES
+from labkit.cost.prices import ARCHITECTURES, HOURS_PER_MONTH
 from labkit.viz.cost import bill_breakdown
 
-SECONDS_PER_MONTH = 730 * 3600  # the month of AWS's pricing examples
+SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
 
 
 def cost_explorer(memory_mb: int = 512, requests_per_s: float = 10.0, duration_ms: float = 120.0,

@@ -4,10 +4,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from labkit.course.checks import exercise, expect
 from labkit.cost.billing import estimate
 from labkit.cost.prices import PRICES
 from labkit.cost.tuning import cost_per_invocation
+from labkit.course.checks import exercise, expect
 
 # (requests a month, average duration ms, memory MB), x86_64 with the free tier
 BILL_CASES = [
