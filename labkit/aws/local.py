@@ -86,16 +86,19 @@ class LazyServiceApp:
 
 
 def lambda_service_factory(endpoint_url: str, backend: str = "process") -> Callable[[], ServiceApp]:
-    """Builds labkit's Lambda service (`labkit.service.lambda_service.LambdaService`) when it is installed."""
+    """Builds labkit's Lambda service (`labkit.service.lambda_service.LambdaService`) when it is installed,
+    observed by `labkit.observe` (its functions' logs, metrics and traces go to this local AWS)."""
 
     def build() -> ServiceApp:
         if importlib.util.find_spec(LAMBDA_SERVICE_MODULE) is None:
             return LambdaUnavailable(f"this labkit has no {LAMBDA_SERVICE_MODULE} module")
         module = importlib.import_module(LAMBDA_SERVICE_MODULE)
         service: ServiceApp = module.LambdaService(endpoint_url, backend=backend)
+        from labkit.observe import attach
         from labkit.triggers.apigateway import serve_function_urls
 
         serve_function_urls(service)  # type: ignore[arg-type]
+        attach(service)  # its functions' logs, metrics and traces go to this local AWS
         return service
 
     return build

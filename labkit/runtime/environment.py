@@ -19,7 +19,8 @@ from labkit.runtime import limits, logs
 from labkit.runtime.backends.base import Backend, LaunchSpec, Sandbox
 from labkit.runtime.config import FunctionConfig
 from labkit.runtime.invocation import Invocation, Report
-from labkit.runtime.lambda_env import lambda_environment, log_stream_name, trace_header
+from labkit.runtime.lambda_env import lambda_environment, log_stream_name
+from labkit.runtime.lambda_env import trace_header as new_trace_header
 from labkit.runtime.rapid import ApiRequest, DeadlineReached, RuntimeApiChannel, SandboxExited
 
 
@@ -76,6 +77,7 @@ class ExecutionEnvironment:
         request_id: str | None = None,
         client_context: str | None = None,
         invoked_arn: str | None = None,
+        trace_header: str | None = None,
     ) -> Invocation:
         """Run one invocation (initialising first when cold) and return what Lambda would report."""
         if self._dead:
@@ -94,7 +96,9 @@ class ExecutionEnvironment:
         lines.append(logs.start_line(request_id, self.config.version))
         duration_ms = 0.0
         if outcome is None:
-            duration_ms, outcome = self._run(request_id, payload, client_context, invoked_arn or self.config.arn)
+            duration_ms, outcome = self._run(
+                request_id, payload, client_context, invoked_arn or self.config.arn, trace_header or new_trace_header()
+            )
         lines += self._take_output()
         lines += outcome.extra_lines
         lines.append(logs.end_line(request_id))
@@ -202,7 +206,7 @@ class ExecutionEnvironment:
             return init_ms, self._exit_outcome(request_id, out_of_memory=True)
 
     def _run(
-        self, request_id: str, payload: bytes, client_context: str | None, invoked_arn: str
+        self, request_id: str, payload: bytes, client_context: str | None, invoked_arn: str, trace_header: str
     ) -> tuple[float, _Outcome]:
         """Hand the event to the waiting runtime and wait for its response, error, exit or timeout."""
         timeout_s = self.config.timeout_s
@@ -215,7 +219,7 @@ class ExecutionEnvironment:
                 "Lambda-Runtime-Aws-Request-Id": request_id,
                 "Lambda-Runtime-Deadline-Ms": str(int((time.time() + timeout_s) * 1000)),
                 "Lambda-Runtime-Invoked-Function-Arn": invoked_arn,
-                "Lambda-Runtime-Trace-Id": trace_header(),
+                "Lambda-Runtime-Trace-Id": trace_header,
             }
             if client_context:
                 headers["Lambda-Runtime-Client-Context"] = client_context

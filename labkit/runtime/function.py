@@ -97,18 +97,21 @@ class Function:
         client_context: dict[str, Any] | None = None,
         request_id: str | None = None,
         invoked_arn: str | None = None,
+        trace_header: str | None = None,
     ) -> Invocation:
         """Invoke synchronously (RequestResponse): a warm environment if one is idle, else a cold start.
 
         `invoked_arn` is the ARN the caller used (qualified with a version or alias), as
-        `context.invoked_function_arn` shows it; default: the unqualified ARN.
+        `context.invoked_function_arn` shows it; default: the unqualified ARN. `trace_header` is the
+        X-Ray header the runtime gets (`_X_AMZN_TRACE_ID`); default: a new, unsampled one.
         """
         payload = encode_event(event)
         context = json.dumps(client_context) if client_context else None
         environment = self._acquire()
         try:
             invocation = environment.invoke(
-                payload, request_id=request_id, client_context=context, invoked_arn=invoked_arn
+                payload, request_id=request_id, client_context=context, invoked_arn=invoked_arn,
+                trace_header=trace_header,
             )
         finally:
             self._release(environment)

@@ -10,6 +10,8 @@
   account's limit (``ConcurrentInvocationLimitExceeded``). It records, per function, the
   concurrency over time (lesson time, executions) and counters a lesson can plot.
 * :class:`Invoker` puts them together for one synchronous invoke; the async queue calls it too.
+  It tells its :class:`InvokeObserver` objects (logs, metrics, traces: labkit.observe) about
+  every invocation, and takes the X-Ray header of a traced function from them.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import random
 import threading
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from labkit.errors import ConfigurationError
 from labkit.runtime.backends import Backend
@@ -68,6 +70,7 @@ class RuntimePool:
         self.backend = backend
         self.endpoint_url = endpoint_url
         self.idle_timeout_s = idle_timeout_s
+        self.platform_env: dict[str, str] = {}  # given to every new execution environment
         self._entries: dict[tuple[str, str, str], _Entry] = {}
         self._retired: list[_Entry] = []
         self._lock = threading.Lock()
@@ -167,6 +170,14 @@ class RuntimePool:
         except ConfigurationError as exc:
             raise InvalidParameterValueException(str(exc)) from None
         return function
+
+    def _platform_env(self, config: VersionConfig) -> dict[str, str]:
+        env = dict(self.platform_env)
+        if self.endpoint_url:
+            env["AWS_ENDPOINT_URL"] = self.endpoint_url
+        if config.log_format == "JSON" and config.application_log_level:
+            env["AWS_LAMBDA_LOG_LEVEL"] = config.application_log_level
+        return env
 
 
 # --------------------------------------------------------------------------- concurrency
@@ -317,6 +328,35 @@ def request_id4() -> str:
 
 
 @dataclass(frozen=True)
+class InvokeRecord:
+    """One invocation as the service ran it, for observers."""
+
+    config: VersionConfig
+    invoked_arn: str  # as the caller named it: unqualified, or with a version or alias
+    qualifier: str | None
+    invocation: Invocation
+    trace_header: str | None
+
+
+class InvokeObserver(Protocol):
+    """Watches the service's invokes (labkit.observe implements it; the service never imports it)."""
+
+    def platform_env(self) -> dict[str, str]:
+        """Variables every execution environment gets (e.g. AWS_XRAY_DAEMON_ADDRESS)."""
+        ...
+
+    def trace_header(self, config: VersionConfig) -> str | None:
+        """The X-Ray header for the next invoke of `config`, or None for an unsampled one."""
+        ...
+
+    def invoked(self, record: InvokeRecord) -> None:
+        """Called after each invocation, off the caller's answer path in spirit: keep it quick."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
 class InvokeResult:
     invocation: Invocation
     executed_version: str
@@ -330,6 +370,7 @@ class Invoker:
         self.model = model
         self.pool = pool
         self.limiter = limiter
+        self.observers: list[InvokeObserver] = []
         self._random = random.Random()
 
     def resolve(self, name: str, qualifier: str | None) -> tuple[VersionConfig, Alias | None]:
@@ -352,6 +393,7 @@ class Invoker:
         config, alias = self.resolve(name, qualifier)
         invoked_arn = function_arn(name, qualifier) if qualifier else function_arn(name)
         unreserved = self.limiter.acquire(name)
+        header = next((h for h in (o.trace_header(config) for o in self.observers) if h), None)
         invocation: Invocation | None = None
         try:
             lease = self.pool.lease(config, alias.name if alias else None)
@@ -361,6 +403,7 @@ class Invoker:
                     client_context=client_context,
                     request_id=request_id or request_id4(),
                     invoked_arn=invoked_arn,
+                    trace_header=header,
                 )
             except ConfigurationError as exc:  # the runtime function was closed under us (deleted, shut down)
                 raise ServiceException(f"The function could not run: {exc}") from None
@@ -373,5 +416,7 @@ class Invoker:
                 self.limiter.release(
                     name, unreserved, error=invocation.error is not None, cold=invocation.report.init_ms is not None, ran=True
                 )
+        for observer in self.observers:
+            observer.invoked(InvokeRecord(config, invoked_arn, qualifier, invocation, header))
         invoked = alias.name if alias else config.version
         return InvokeResult(invocation, config.version, function_arn(name, invoked))

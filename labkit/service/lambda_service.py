@@ -63,6 +63,7 @@ from labkit.service.invoke import (
     ACCOUNT,
     ConcurrencyLimiter,
     FunctionMetrics,
+    InvokeObserver,
     Invoker,
     InvokeResult,
     RuntimePool,
@@ -91,6 +92,10 @@ ACCOUNT_CONCURRENCY_ENV = "LABKIT_ACCOUNT_CONCURRENCY"
 _PYTHON_RUNTIME = re.compile(r"^python3\.\d{1,2}$")
 _ARCHITECTURES = ("x86_64", "arm64")
 _LOG_FORMATS = ("Text", "JSON")
+_LOG_LEVELS = {
+    "ApplicationLogLevel": ("application_log_level", ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")),
+    "SystemLogLevel": ("system_log_level", ("DEBUG", "INFO", "WARN")),
+}
 
 S3Fetch = Callable[[str, str, "str | None"], bytes]
 
@@ -179,6 +184,11 @@ class LambdaService:
             responses = self._responses = LambdaResponses(self)
         return responses.handle(request)
 
+    def add_observer(self, observer: InvokeObserver) -> None:
+        """Tell `observer` about every invoke from now on (labkit.observe attaches itself); closed with the service."""
+        self.invoker.observers.append(observer)
+        self.pool.platform_env.update(observer.platform_env())
+
     def close(self) -> None:
         """End every execution environment and the async workers; remove the unpacked packages (idempotent)."""
         if self._closed:
@@ -190,6 +200,8 @@ class LambdaService:
         self.pool.close()  # ends in-flight invokes, so the async workers and pollers return at once
         self.queue.join()
         self.event_sources.join()
+        for observer in self.invoker.observers:
+            observer.close()
         if self._own_data_dir:
             self.code.close()
             self.layers.close()
@@ -553,6 +565,17 @@ class LambdaService:
             out["log_format"] = log_format
             if logging_config.get("LogGroup"):
                 out["log_group"] = logging_config["LogGroup"]
+            for key, (field_name, levels) in _LOG_LEVELS.items():
+                level = logging_config.get(key)
+                if level is None:
+                    continue
+                if level not in levels:
+                    raise InvalidParameterValueException(f"{key} {level!r} is invalid: use one of {', '.join(levels)}")
+                if log_format != "JSON":
+                    raise InvalidParameterValueException(
+                        f"{key} can only be set when LogFormat is JSON: add 'LogFormat': 'JSON' to LoggingConfig"
+                    )
+                out[field_name] = level
         if "TracingConfig" in spec:
             mode = (spec.get("TracingConfig") or {}).get("Mode", "PassThrough")
             if mode not in ("Active", "PassThrough"):

@@ -118,6 +118,8 @@ class VersionConfig:
     dead_letter_arn: str | None = None
     log_format: str = "Text"
     log_group: str | None = None
+    application_log_level: str | None = None  # LoggingConfig with LogFormat JSON (default INFO)
+    system_log_level: str | None = None
     tracing_mode: str = "PassThrough"
     layers: tuple[LayerUse, ...] = ()
     last_modified: str = field(default_factory=timestamp)
@@ -135,7 +137,8 @@ class VersionConfig:
     def fingerprint(self) -> str:
         """What PublishVersion compares: code and every setting a version freezes."""
         keys = ("runtime", "role", "handler", "timeout", "memory_size", "environment", "architectures",
-                "ephemeral_storage", "dead_letter_arn", "log_format", "log_group", "tracing_mode", "layers")
+                "ephemeral_storage", "dead_letter_arn", "log_format", "log_group", "tracing_mode", "layers",
+                "application_log_level", "system_log_level")
         data = {key: getattr(self, key) for key in keys}
         data["code"] = self.code.sha256
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()

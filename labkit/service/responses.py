@@ -539,6 +539,9 @@ def function_configuration(config: VersionConfig, arn: str) -> dict[str, Any]:
         "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
         "LoggingConfig": {"LogFormat": config.log_format, "LogGroup": config.log_group or f"/aws/lambda/{config.function_name}"},
     }
+    if config.log_format == "JSON":
+        out["LoggingConfig"]["ApplicationLogLevel"] = config.application_log_level or "INFO"
+        out["LoggingConfig"]["SystemLogLevel"] = config.system_log_level or "INFO"
     if config.environment:
         out["Environment"] = {"Variables": dict(config.environment)}
     if config.dead_letter_arn:

@@ -1,0 +1,56 @@
+"""Logs, metrics, traces and alarms of the local Lambda service, in the local CloudWatch and X-Ray.
+
+The local AWS (`labkit.aws.start()`, `labkit serve`) attaches a
+:class:`~labkit.observe.observer.ServiceObserver` to its Lambda service, so every function's
+output lands in CloudWatch Logs, its metrics in CloudWatch (AWS/Lambda and EMF namespaces),
+its alarms change state, and traced functions' segments are kept:
+
+>>> aws = labkit.aws.start()                                                   # doctest: +SKIP
+>>> labkit.observe.flush()                       # wait until everything so far is shipped
+>>> aws.client("logs").filter_log_events(logGroupName="/aws/lambda/hello")      # doctest: +SKIP
+>>> labkit.observe.alarm_state("errors-high")                                   # doctest: +SKIP
+'ALARM'
+>>> trace, = labkit.observe.traces("hello")                                     # doctest: +SKIP
+
+Modules: `logs` (log events, Lambda's JSON format), `metrics` (AWS/Lambda metrics, EMF),
+`alarms` (alarm evaluation), `traces` (X-Ray daemon, Lambda's segments, traces as spans),
+`observer` (the background shipper tying them to a service), `summary` (a function's figures
+for a dashboard).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from labkit.observe.observer import InvocationSummary, ServiceObserver, attach
+from labkit.observe.traces import Span, Trace
+
+__all__ = ["InvocationSummary", "ServiceObserver", "Span", "Trace", "alarm_state", "attach", "flush", "observer", "traces"]
+
+
+def observer(aws: Any = None) -> ServiceObserver:
+    """The observer of a local AWS's Lambda service (default: the running `labkit.aws`)."""
+    from labkit.aws.local import current
+
+    aws = aws or current()
+    if aws is None:
+        raise RuntimeError("no local AWS is running: start it first with labkit.aws.start()")
+    service = aws.lambda_app.app if hasattr(aws, "lambda_app") else aws
+    found = [o for o in getattr(getattr(service, "invoker", None), "observers", []) if isinstance(o, ServiceObserver)]
+    if not found:
+        raise RuntimeError("this Lambda service is not observed: call labkit.observe.attach(service) first")
+    return found[0]
+
+
+def flush(aws: Any = None, timeout: float = 30) -> bool:
+    """Wait until every invoke so far is in CloudWatch (logs, metrics) and alarms were evaluated."""
+    return observer(aws).flush(timeout)
+
+
+def traces(function_name: str | None = None, aws: Any = None) -> list[Trace]:
+    """The traces of a function's traced invokes (TracingConfig Active), oldest first."""
+    return observer(aws).traces(function_name)
+
+
+def alarm_state(name: str, aws: Any = None) -> str:
+    """A CloudWatch alarm's state (OK, ALARM, INSUFFICIENT_DATA) after evaluating it on the latest data."""
+    return observer(aws).alarm_state(name)

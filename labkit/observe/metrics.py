@@ -1,0 +1,143 @@
+"""Lambda's CloudWatch metrics (namespace AWS/Lambda) and custom metrics from the Embedded Metric Format.
+
+Per invocation: Invocations, Errors (0 or 1), Duration, with the dimension FunctionName. (AWS also
+counts a qualified invoke under FunctionName + Resource; the local CloudWatch matches dimensions
+as a subset, so those data would be counted twice under FunctionName alone: they are left out.) From the service's
+counters (:class:`labkit.service.invoke.FunctionMetrics`): Throttles, DeadLetterErrors,
+DestinationDeliveryFailures, AsyncEventsReceived, AsyncEventsDropped and the
+ConcurrentExecutions steps. EMF lines (``{"_aws": {"CloudWatchMetrics": [...]}, ...}``, what
+Powertools' ``Metrics`` prints) become metrics in their own namespace.
+
+Timestamps are lesson time (``labkit.clock``), so alarms see periods pass as fast as the clock runs.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from labkit.service.invoke import FunctionMetrics
+
+NAMESPACE = "AWS/Lambda"
+MAX_DATA_PER_CALL = 1000  # PutMetricData: MetricData entries per call
+
+# FunctionMetrics counter -> the CloudWatch metric published as its increase
+COUNTER_METRICS = {
+    "throttles": "Throttles",
+    "dead_letter_errors": "DeadLetterErrors",
+    "destination_failures": "DestinationDeliveryFailures",
+    "async_received": "AsyncEventsReceived",
+    "async_dropped": "AsyncEventsDropped",
+}
+
+Dimensions = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Datum:
+    """One value of one metric at one time (lesson time, epoch seconds)."""
+
+    namespace: str
+    name: str
+    dimensions: Dimensions
+    value: float
+    unit: str
+    timestamp: float
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "MetricName": self.name,
+            "Dimensions": [{"Name": k, "Value": v} for k, v in self.dimensions],
+            "Value": float(self.value),
+            "Unit": self.unit,
+            "Timestamp": dt.datetime.fromtimestamp(self.timestamp, dt.timezone.utc),
+        }
+
+
+def invocation_data(name: str, error: bool, duration_ms: float, at: float) -> list[Datum]:
+    """Invocations, Errors and Duration of one invocation of function `name`."""
+    dims: Dimensions = (("FunctionName", name),)
+    return [
+        Datum(NAMESPACE, "Invocations", dims, 1, "Count", at),
+        Datum(NAMESPACE, "Errors", dims, 1 if error else 0, "Count", at),
+        Datum(NAMESPACE, "Duration", dims, duration_ms, "Milliseconds", at),
+    ]
+
+
+@dataclass
+class CounterWatch:
+    """Turns the service's running counters into metric data: what changed since the last look."""
+
+    seen: dict[str, dict[str, int]] = field(default_factory=dict)
+    last_sample: dict[str, float] = field(default_factory=dict)
+
+    def data(self, metrics: FunctionMetrics, at: float) -> list[Datum]:
+        name = metrics.name
+        dims: Dimensions = () if name == "*" else (("FunctionName", name),)
+        before = self.seen.setdefault(name, {})
+        out = []
+        for attribute, metric in COUNTER_METRICS.items():
+            value = getattr(metrics, attribute)
+            increase = value - before.get(attribute, 0)
+            before[attribute] = value
+            if increase > 0 and dims:
+                out.append(Datum(NAMESPACE, metric, dims, increase, "Count", at))
+        last = self.last_sample.get(name, -math.inf)
+        for when, concurrency in metrics.samples:
+            if when > last:
+                out.append(Datum(NAMESPACE, "ConcurrentExecutions", dims, concurrency, "Count", when))
+        if metrics.samples:
+            self.last_sample[name] = max(last, metrics.samples[-1][0])
+        return out
+
+
+def emf_data(line: str, at: float) -> list[Datum]:
+    """The metrics of one Embedded Metric Format line; [] for any other line (or a malformed one)."""
+    if not line.startswith("{") or '"_aws"' not in line:
+        return []
+    try:
+        document = json.loads(line)
+        directives = document["_aws"]["CloudWatchMetrics"]
+    except (ValueError, KeyError, TypeError):
+        return []
+    out = []
+    for directive in directives if isinstance(directives, list) else []:
+        namespace = directive.get("Namespace")
+        if not isinstance(namespace, str):
+            continue
+        dimension_sets = directive.get("Dimensions") or [[]]
+        for metric in directive.get("Metrics") or []:
+            metric_name = metric.get("Name")
+            values = document.get(metric_name)
+            values = values if isinstance(values, list) else [values]
+            for dimension_keys in dimension_sets:
+                dims = tuple((key, str(document.get(key, ""))) for key in dimension_keys)
+                out += [
+                    Datum(namespace, metric_name, dims, value, metric.get("Unit", "None"), at)
+                    for value in values
+                    if isinstance(value, (int, float)) and not isinstance(value, bool)
+                ]
+    return out
+
+
+def put_calls(data: list[Datum]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """PutMetricData calls for `data`: per namespace, within the call's limit."""
+    by_namespace: dict[str, list[Datum]] = {}
+    for datum in data:
+        by_namespace.setdefault(datum.namespace, []).append(datum)
+    return [
+        (namespace, [d.to_api() for d in items[i : i + MAX_DATA_PER_CALL]])
+        for namespace, items in by_namespace.items()
+        for i in range(0, len(items), MAX_DATA_PER_CALL)
+    ]
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """The p-th percentile (0-100) by nearest rank, as CloudWatch's pNN statistics; None without values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]

@@ -1,0 +1,247 @@
+"""`ServiceObserver`: what the local Lambda service's invokes leave in the local CloudWatch and X-Ray.
+
+Attached to a :class:`labkit.service.lambda_service.LambdaService` (``attach(service)``; the
+local AWS does it for its own service), it is told about each invocation and ships, on one
+background thread and in batches, off the invoke path:
+
+* the invocation's log lines to CloudWatch Logs (group ``/aws/lambda/<name>`` or the function's
+  ``LoggingConfig.LogGroup``, one stream per execution environment), in Text or JSON format;
+* Lambda's metrics (namespace AWS/Lambda) and the EMF metrics found in the logs to CloudWatch;
+* Lambda's own trace segments for functions with ``TracingConfig`` Active, next to those the
+  function's X-Ray SDK sends to the observer's daemon;
+
+then evaluates the metric alarms (:mod:`labkit.observe.alarms`). ``flush()`` waits until all of
+that is done for every invoke so far; ``close()`` flushes and stops the thread.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from labkit.observe import logs, metrics
+from labkit.observe.alarms import AlarmChange, AlarmEvaluator
+from labkit.observe.traces import (
+    Trace,
+    TraceDaemon,
+    build_trace,
+    lambda_documents,
+    new_id,
+    new_trace_id,
+    parse_header,
+    sampled_header,
+)
+from labkit.runtime import limits
+from labkit.service.clock import LessonClock
+from labkit.service.destinations import ClientFactory
+from labkit.service.invoke import ACCOUNT, InvokeRecord
+from labkit.service.models import VersionConfig
+
+RECENT_INVOCATIONS = 10_000
+CLIENT_TIMEOUT_S = 5
+ALARM_EVERY_S = 1.0  # real seconds between alarm evaluations when nothing new arrives
+
+
+@dataclass(frozen=True)
+class InvocationSummary:
+    """What the observer keeps of one invocation (for dashboards): lesson time and REPORT figures."""
+
+    function_name: str
+    at: float
+    request_id: str
+    duration_ms: float
+    init_ms: float | None
+    error: bool
+    trace_id: str | None
+
+
+class ServiceObserver:
+    """Logs, metrics, traces and alarms of one Lambda service (see the module docstring)."""
+
+    def __init__(self, service: Any, clients: ClientFactory, *, interval_s: float = 0.2) -> None:
+        self.service = service
+        self.clock: LessonClock = service.clock
+        self._clients = clients
+        self._interval_s = interval_s
+        self.daemon = TraceDaemon()
+        self.invocations: deque[InvocationSummary] = deque(maxlen=RECENT_INVOCATIONS)
+        self._pending: list[tuple[InvokeRecord, float]] = []
+        self._queued = 0
+        self._done = 0
+        self._cond = threading.Condition()
+        self._closed = False
+        self._known_streams: set[tuple[str, str]] = set()
+        self._counters = metrics.CounterWatch()
+        self._logs: Any = None
+        self._cloudwatch: Any = None
+        self._alarms: AlarmEvaluator | None = None
+        self.last_error: str | None = None
+        self._evaluated_at = 0.0
+        self._thread = threading.Thread(target=self._run, name="labkit-observe", daemon=True)
+        self._thread.start()
+
+    # -- the service's hooks (labkit.service.invoke.InvokeObserver) ------------------------------------------
+
+    def platform_env(self) -> dict[str, str]:
+        host, port = self.daemon.address.rsplit(":", 1)
+        return {"AWS_XRAY_DAEMON_ADDRESS": self.daemon.address, "_AWS_XRAY_DAEMON_ADDRESS": host,
+                "_AWS_XRAY_DAEMON_PORT": port}
+
+    def trace_header(self, config: VersionConfig) -> str | None:
+        if config.tracing_mode != "Active":
+            return None
+        return sampled_header(new_trace_id(), new_id())
+
+    def invoked(self, record: InvokeRecord) -> None:
+        with self._cond:
+            self._pending.append((record, self.clock.now()))
+            self._queued += 1
+
+    # -- reading back ------------------------------------------------------------------------------------------
+
+    def flush(self, timeout: float = 30) -> bool:
+        """Wait until every invoke so far is shipped and alarms were evaluated after it (real seconds)."""
+        with self._cond:
+            target = self._queued + 1  # +1: one more full round, so alarms see the latest data
+            self._queued += 1
+            self._cond.notify_all()
+            return self._cond.wait_for(lambda: self._done >= target or self._closed, timeout)
+
+    def traces(self, function_name: str | None = None) -> list[Trace]:
+        """The traces of traced invokes (oldest first), of one function or all."""
+        self.flush()
+        ids = [s.trace_id for s in list(self.invocations)
+               if s.trace_id and (function_name is None or s.function_name == function_name)]
+        return [build_trace(trace_id, self.daemon.documents(trace_id)) for trace_id in dict.fromkeys(ids)]
+
+    def alarm_state(self, name: str) -> str:
+        """An alarm's state now (OK, ALARM or INSUFFICIENT_DATA), after evaluating alarms on the latest data."""
+        self.flush()
+        alarms = self._client("cloudwatch").describe_alarms(AlarmNames=[name])["MetricAlarms"]
+        if not alarms:
+            raise LookupError(f"no alarm named {name!r}: create it with cloudwatch.put_metric_alarm(AlarmName={name!r}, ...)")
+        return str(alarms[0]["StateValue"])
+
+    @property
+    def alarm_changes(self) -> list[AlarmChange]:
+        return list(self._alarms.changes) if self._alarms else []
+
+    def close(self) -> None:
+        """Ship what is left, stop the thread and the trace daemon (idempotent)."""
+        if self._closed:
+            return
+        self.flush(timeout=2 * CLIENT_TIMEOUT_S)
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._thread.join()
+        self.daemon.close()
+
+    # -- the background thread ---------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._closed or self._queued > self._done, self._interval_s)
+                if self._closed:
+                    return
+                batch, self._pending = self._pending, []
+                target = self._queued
+            try:
+                self._ship(batch)
+                self._ship_counters()
+                now = time.monotonic()
+                if self._alarms is not None and (target > self._done or now - self._evaluated_at >= ALARM_EVERY_S):
+                    self._evaluated_at = now
+                    self._alarms.evaluate()
+                self.last_error = None
+            except Exception as exc:  # the local AWS went away or refused: keep the service running
+                self.last_error = f"{type(exc).__name__}: {exc}"
+            with self._cond:
+                self._done = target
+                self._cond.notify_all()
+
+    def _client(self, service: str) -> Any:
+        return self._clients(service)
+
+    def _ship(self, batch: list[tuple[InvokeRecord, float]]) -> None:
+        if self._cloudwatch is None:
+            self._cloudwatch = self._client("cloudwatch")
+            self._logs = self._client("logs")
+            self._alarms = AlarmEvaluator(self._cloudwatch, self.clock, sns=lambda: self._client("sns"))
+        events: list[logs.LogEvent] = []
+        data: list[metrics.Datum] = []
+        for record, at in batch:
+            config, invocation = record.config, record.invocation
+            name = config.function_name
+            group = config.log_group or f"/aws/lambda/{name}"
+            line_events = logs.invocation_events(invocation, group, config.log_format, config.system_log_level)
+            events += line_events
+            data += metrics.invocation_data(name, invocation.error is not None, invocation.report.duration_ms, at)
+            for event in line_events:
+                data += metrics.emf_data(event.message, at)
+            trace_id = None
+            if record.trace_header:
+                trace_id = parse_header(record.trace_header)["Root"]
+                for document in lambda_documents(
+                    invocation, record.trace_header, name, record.invoked_arn, limits.DEFAULT_REGION
+                ):
+                    self.daemon.add(document)
+            self.invocations.append(
+                InvocationSummary(name, at, invocation.request_id, invocation.report.duration_ms,
+                                  invocation.report.init_ms, invocation.error is not None, trace_id)
+            )
+        for group, stream, log_events in logs.batches(events):
+            self._ensure_stream(group, stream)
+            self._logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=log_events)
+        self._put(data)
+
+    def _ship_counters(self) -> None:
+        if self._cloudwatch is None:
+            return
+        now = self.clock.now()
+        data: list[metrics.Datum] = []
+        for name in [ACCOUNT, *self.service.limiter.names()]:
+            data += self._counters.data(self.service.limiter.metrics(name), now)
+        self._put(data)
+
+    def _put(self, data: list[metrics.Datum]) -> None:
+        for namespace, metric_data in metrics.put_calls(data):
+            self._cloudwatch.put_metric_data(Namespace=namespace, MetricData=metric_data)
+
+    def _ensure_stream(self, group: str, stream: str) -> None:
+        if (group, stream) in self._known_streams:
+            return
+        known_groups = {g for g, _ in self._known_streams}
+        if group not in known_groups:
+            _create(self._logs.create_log_group, logGroupName=group)
+        _create(self._logs.create_log_stream, logGroupName=group, logStreamName=stream)
+        self._known_streams.add((group, stream))
+
+
+def _create(call: Any, **kwargs: str) -> None:
+    """Create a log group or stream; one that exists already is fine."""
+    try:
+        call(**kwargs)
+    except Exception as exc:  # botocore's ClientError, whose class lives on the client
+        if "ResourceAlreadyExists" not in str(exc):
+            raise
+
+
+def attach(service: Any, clients: ClientFactory | None = None) -> ServiceObserver:
+    """Observe `service` (a LambdaService): its logs, metrics, traces and alarms go to the local AWS."""
+    observer = ServiceObserver(service, clients or _local_clients(service))
+    service.add_observer(observer)
+    return observer
+
+
+def _local_clients(service: Any) -> ClientFactory:
+    """boto3 clients of the service's local AWS that give up quickly (it may stop before the observer)."""
+    from botocore.config import Config
+
+    from labkit.aws.endpoint import client
+
+    config = Config(connect_timeout=2, read_timeout=CLIENT_TIMEOUT_S, retries={"total_max_attempts": 1})
+    return lambda name: client(name, endpoint_url=service.endpoint_url, config=config)

@@ -1,0 +1,205 @@
+"""labkit.observe end to end: a local AWS whose Lambda service ships logs, metrics, traces; alarms that move."""
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from labkit.aws.local import LocalAws
+from labkit.observe import ServiceObserver, attach
+from labkit.runtime.layers import powertools_layer
+from labkit.service.clock import LessonClock
+from labkit.service.lambda_service import LambdaService
+
+ROLE = "arn:aws:iam::123456789012:role/lambda-role"
+STREAM = re.compile(r"^\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}$")
+
+APP = """
+import json, logging, time
+logger = logging.getLogger()
+logger.setLevel(logging.INFO)
+def handler(event, context):
+    print("hello from the handler")
+    logger.info("structured %s", "record")
+    if event.get("emf"):
+        print(json.dumps({"_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": [
+            {"Namespace": "Shop", "Dimensions": [["service"]], "Metrics": [{"Name": "Orders", "Unit": "Count"}]}]},
+            "service": "cart", "Orders": event["emf"]}))
+    if event.get("fail"):
+        raise ValueError("asked to fail")
+    return "ok"
+"""
+
+TRACED = """
+import os, boto3
+from aws_lambda_powertools import Tracer
+tracer = Tracer(service="shop")
+s3 = boto3.client("s3")
+@tracer.capture_lambda_handler
+def handler(event, context):
+    s3.list_buckets()
+    return "traced"
+"""
+
+
+def package(source: str, *folders: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("app.py", source)
+        for folder in folders:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file() and "__pycache__" not in path.parts:
+                    archive.write(path, path.relative_to(folder).as_posix())
+    return buffer.getvalue()
+
+
+class Local:
+    def __init__(self, aws: LocalAws, service: LambdaService, observer: ServiceObserver) -> None:
+        self.aws = aws
+        self.service = service
+        self.observer = observer
+        self.lam = aws.client("lambda")
+        self.logs = aws.client("logs")
+        self.cloudwatch = aws.client("cloudwatch")
+
+    def create(self, name: str, source: str = APP, *folders: Path, **extra: Any) -> None:
+        self.lam.create_function(
+            FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler",
+            Code={"ZipFile": package(source, *folders)}, **extra,
+        )
+
+    def invoke(self, name: str, event: Any = None) -> dict[str, Any]:
+        return self.lam.invoke(FunctionName=name, Payload=json.dumps(event or {}).encode())
+
+    def metric_sum(self, metric: str, dimensions: list[dict[str, str]], namespace: str = "AWS/Lambda",
+                   statistic: str = "Sum") -> float:
+        now = self.service.clock.now()
+        import datetime as dt
+
+        answer = self.cloudwatch.get_metric_statistics(
+            Namespace=namespace, MetricName=metric, Dimensions=dimensions,
+            StartTime=dt.datetime.fromtimestamp(now - 3600, dt.timezone.utc),
+            EndTime=dt.datetime.fromtimestamp(now + 60, dt.timezone.utc), Period=3600 + 60, Statistics=[statistic],
+        )
+        return sum(point[statistic] for point in answer["Datapoints"])
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> Iterator[Local]:
+    service = LambdaService(clock=LessonClock(speed=1), data_dir=tmp_path / "lambda", idle_timeout_s=60)
+    aws = LocalAws.start(lambda_app=service)
+    service.endpoint_url = aws.endpoint_url
+    observer = attach(service)
+    try:
+        yield Local(aws, service, observer)
+    finally:
+        aws.close()
+        service.close()
+    assert not observer._thread.is_alive()
+
+
+def test_logs_land_in_the_functions_group_one_stream_per_environment(local: Local) -> None:
+    local.create("hello")
+    request_ids = [local.invoke("hello")["ResponseMetadata"]["RequestId"] for _ in range(3)]
+    local.observer.flush()
+    streams = local.logs.describe_log_streams(logGroupName="/aws/lambda/hello")["logStreams"]
+    assert len(streams) == 1 and STREAM.match(streams[0]["logStreamName"])
+    events = local.logs.get_log_events(logGroupName="/aws/lambda/hello", logStreamName=streams[0]["logStreamName"])
+    messages = [e["message"] for e in events["events"]]
+    assert sum(m.startswith("START RequestId:") for m in messages) == 3
+    assert sum(m.startswith("REPORT RequestId:") for m in messages) == 3
+    assert messages.count("hello from the handler") == 3
+    found = local.logs.filter_log_events(logGroupName="/aws/lambda/hello", filterPattern="REPORT")["events"]
+    assert len(found) == 3 and len(request_ids) == 3
+
+
+def test_json_log_format_turns_platform_lines_into_records(local: Local) -> None:
+    local.create("structured", LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "INFO"})
+    config = local.lam.get_function_configuration(FunctionName="structured")["LoggingConfig"]
+    assert config == {"LogFormat": "JSON", "LogGroup": "/aws/lambda/structured", "ApplicationLogLevel": "INFO",
+                      "SystemLogLevel": "INFO"}
+    request_id = local.invoke("structured")["ResponseMetadata"]["RequestId"]
+    local.observer.flush()
+    events = local.logs.filter_log_events(logGroupName="/aws/lambda/structured")["events"]
+    records = [json.loads(e["message"]) for e in events if e["message"].startswith("{")]
+    types = [r.get("type") for r in records]
+    assert "platform.start" in types and "platform.report" in types
+    assert not any(e["message"].startswith(("START", "END", "REPORT")) for e in events)
+    report = next(r for r in records if r.get("type") == "platform.report")
+    assert report["record"]["requestId"] == request_id
+    assert set(report["record"]["metrics"]) >= {"durationMs", "billedDurationMs", "memorySizeMB", "maxMemoryUsedMB",
+                                                 "initDurationMs"}
+    application = next(r for r in records if r.get("message") == "structured record")
+    assert application["level"] == "INFO" and application["requestId"] == request_id
+
+
+def test_metrics_count_the_invocations_made(local: Local) -> None:
+    local.create("counted")
+    for event in [{}, {}, {"fail": True}, {}, {"fail": True}]:
+        local.invoke("counted", event)
+    local.observer.flush()
+    dims = [{"Name": "FunctionName", "Value": "counted"}]
+    assert local.metric_sum("Invocations", dims) == 5
+    assert local.metric_sum("Errors", dims) == 2
+    assert local.metric_sum("Duration", dims, statistic="SampleCount") == 5
+    assert local.metric_sum("ConcurrentExecutions", dims, statistic="Maximum") == 1
+
+
+def test_emf_lines_become_custom_metrics(local: Local) -> None:
+    local.create("emf")
+    local.invoke("emf", {"emf": 3})
+    local.invoke("emf", {"emf": 4})
+    local.observer.flush()
+    assert local.metric_sum("Orders", [{"Name": "service", "Value": "cart"}], namespace="Shop") == 7
+
+
+def test_an_alarm_goes_to_alarm_under_errors_and_back_to_ok(tmp_path: Path) -> None:
+    clock = LessonClock(speed=20)  # a 60 s period lasts 3 real seconds
+    service = LambdaService(clock=clock, data_dir=tmp_path / "lambda", idle_timeout_s=60)
+    with LocalAws.start(lambda_app=service) as aws:
+        service.endpoint_url = aws.endpoint_url
+        observer = attach(service)
+        local = Local(aws, service, observer)
+        try:
+            local.create("flaky")
+            local.cloudwatch.put_metric_alarm(
+                AlarmName="flaky-errors", Namespace="AWS/Lambda", MetricName="Errors",
+                Dimensions=[{"Name": "FunctionName", "Value": "flaky"}], Statistic="Sum", Period=60,
+                EvaluationPeriods=1, Threshold=2, ComparisonOperator="GreaterThanOrEqualToThreshold",
+                TreatMissingData="notBreaching",
+            )
+            clock.sleep(60 - clock.now() % 60 + 1)  # at the start of a period: the burst stays in one
+            local.invoke("flaky")
+            assert observer.alarm_state("flaky-errors") == "OK"
+            for _ in range(3):
+                local.invoke("flaky", {"fail": True})
+            assert observer.alarm_state("flaky-errors") == "ALARM"
+            alarm = local.cloudwatch.describe_alarms(AlarmNames=["flaky-errors"])["MetricAlarms"][0]
+            assert alarm["StateReason"].startswith("Threshold Crossed")
+            clock.sleep(61)  # the burst's period is over
+            local.invoke("flaky")
+            assert observer.alarm_state("flaky-errors") == "OK"
+            assert [(c.old, c.new) for c in observer.alarm_changes] == [("OK", "ALARM"), ("ALARM", "OK")]
+        finally:
+            service.close()
+
+
+def test_a_traced_function_has_init_invocation_and_boto3_subsegments(local: Local) -> None:
+    local.create("traced", TRACED, powertools_layer() / "python", TracingConfig={"Mode": "Active"})
+    local.invoke("traced")
+    local.invoke("traced")
+    first, second = local.observer.traces("traced")
+    names = [span.name for span in first.spans]
+    assert names[:2] == ["traced", "traced"]  # AWS::Lambda, then AWS::Lambda::Function
+    assert "Initialization" in names and "Invocation" in names
+    assert "## handler" in names
+    calls = [span for span in first.spans if span.origin == "aws"]  # boto3, patched by the X-Ray SDK
+    assert [span.name.lower() for span in calls] == ["s3"]
+    assert calls[0].parent_id == first.find("## handler")[0].id
+    assert "Initialization" not in [span.name for span in second.spans]
