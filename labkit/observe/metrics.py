@@ -4,8 +4,8 @@ Per invocation: Invocations, Errors (0 or 1), Duration, with the dimension Funct
 counts a qualified invoke under FunctionName + Resource; the local CloudWatch matches dimensions
 as a subset, so those data would be counted twice under FunctionName alone: they are left out.) From the service's
 counters (:class:`labkit.service.invoke.FunctionMetrics`): Throttles, DeadLetterErrors,
-DestinationDeliveryFailures, AsyncEventsReceived, AsyncEventsDropped and the
-ConcurrentExecutions steps. EMF lines (``{"_aws": {"CloudWatchMetrics": [...]}, ...}``, what
+DestinationDeliveryFailures, AsyncEventsReceived, AsyncEventsDropped, the ConcurrentExecutions
+steps and the IteratorAge of each stream batch. EMF lines (``{"_aws": {"CloudWatchMetrics": [...]}, ...}``, what
 Powertools' ``Metrics`` prints) become metrics in their own namespace.
 
 Timestamps are lesson time (``labkit.clock``), so alarms see periods pass as fast as the clock runs.
@@ -72,6 +72,7 @@ class CounterWatch:
 
     seen: dict[str, dict[str, int]] = field(default_factory=dict)
     last_sample: dict[str, float] = field(default_factory=dict)
+    last_age: dict[str, float] = field(default_factory=dict)
 
     def data(self, metrics: FunctionMetrics, at: float) -> list[Datum]:
         name = metrics.name
@@ -90,6 +91,12 @@ class CounterWatch:
                 out.append(Datum(NAMESPACE, "ConcurrentExecutions", dims, concurrency, "Count", when))
         if metrics.samples:
             self.last_sample[name] = max(last, metrics.samples[-1][0])
+        if dims:
+            last = self.last_age.get(name, -math.inf)
+            out += [Datum(NAMESPACE, "IteratorAge", dims, age, "Milliseconds", when)
+                    for when, age in metrics.iterator_ages if when > last]
+            if metrics.iterator_ages:
+                self.last_age[name] = max(last, metrics.iterator_ages[-1][0])
         return out
 
 
