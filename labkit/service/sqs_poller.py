@@ -23,6 +23,7 @@ hand out the same message: a poller's workers take turns for their SQS calls.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,8 @@ DELETE_MAX = 10  # SQS's DeleteMessageBatch entries
 GATHER_INTERVAL_S = 0.05  # real seconds between receives while a batching window is open
 THROTTLE_BACKOFF_S = (1, 60)  # lesson seconds: first and longest pause after a throttle
 ERROR_PAUSE_S = 0.5  # real seconds between tries while the queue cannot be read
+
+LOG = logging.getLogger("labkit.service.sqs")
 
 
 class SqsPoller:
@@ -124,7 +127,11 @@ class SqsPoller:
                 continue
             if len(messages) >= min(mapping.batch_size, RECEIVE_MAX):
                 self._scale_up(mapping)
-            self._run(mapping, messages)
+            try:
+                self._run(mapping, messages)
+            except Exception:  # deleting failed: the messages return after their visibility timeout
+                LOG.warning("%s: could not delete a batch's messages from %s", mapping.function_name, self._queue_url, exc_info=True)
+                self._stop.wait(ERROR_PAUSE_S)
 
     def _scale_up(self, mapping: EventSourceMapping) -> None:
         bound = self.mappings.batches.concurrency_bound(mapping, DEFAULT_CONCURRENCY)
