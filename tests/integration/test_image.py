@@ -182,6 +182,8 @@ def test_emulator_in_the_image_invokes_a_handler_with_a_layer(
                     raise AssertionError(container.logs().decode()) from None
                 time.sleep(0.2)
     finally:
+        container.stop(timeout=2)  # the log has every line once the container's output is closed
+        container.wait(timeout=10)
         logs = container.logs().decode()
         container.remove(force=True)
     assert (result["hello"], result["event"], result["uid"]) == ("layer", {"n": 1}, 993), logs
