@@ -122,11 +122,11 @@ def simulation(result: Simulation, limit: int | None = None, title: str = "Simul
     width = timeline.bin_s / scale
     figure = Figure(figsize=(WIDTH_IN, 6.0))
     top, bottom = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
-    top.step(x, timeline.peak_concurrency, where="post", color=HANDLER_COLOR, label="peak concurrency")
+    top.step(x, timeline.peak_concurrency, where="post", color=HANDLER_COLOR, label=f"peak concurrency per {timeline.bin_s:,.3g} s")
     if limit is not None:
         top.axhline(limit, color=LIMIT_COLOR, linestyle="--", label=f"concurrency limit ({limit:,})")
     top.set_ylabel("concurrent executions")
-    top.set_ylim(bottom=0)
+    top.set_ylim(0, max([limit or 0, int(timeline.peak_concurrency.max(initial=0)), 1]) * 1.35)  # room for the legend
     top.set_title(title)
     top.grid(alpha=0.3)
     top.legend(frameon=False, loc="upper left")
