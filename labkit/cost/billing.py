@@ -16,6 +16,7 @@ from labkit.cost.prices import (
     ARCHITECTURES,
     FREE_STORAGE_MB,
     HOURS_PER_MONTH,
+    LEGACY_ROUNDING_MS,
     PRICES,
     PROVISIONED_ROUNDING_S,
     PriceTable,
@@ -225,7 +226,7 @@ def estimate(
         raise ConfigurationError(
             f"memory_mb={memory_mb!r} is outside Lambda's {limits.MEMORY_MIN_MB}-{limits.MEMORY_MAX_MB} MB"
         )
-    if rounding_ms not in (1, 100):
+    if rounding_ms not in (1, LEGACY_ROUNDING_MS):
         raise ConfigurationError(f"rounding_ms={rounding_ms!r}: Lambda rounds up to 1 ms (since December 2020) or 100 ms (before)")
     _check_storage(ephemeral_storage_mb)
     prices.prices(architecture)

@@ -19,11 +19,7 @@ SOURCE = (
     "AWS price-list meters (us-east-1)"
 )
 FREE_STORAGE_MB = 512
-# Since 1 August 2025 INIT is billed for on-demand ZIP functions on managed runtimes too
-# (AWS Compute Blog "AWS Lambda standardizes billing for INIT Phase"); before: 100 ms rounding until Dec 2020.
-INIT_BILLED_SINCE = date(2025, 8, 1)
-MS_ROUNDING_SINCE = date(2020, 12, 1)
-LEGACY_ROUNDING_MS = 100
+LEGACY_ROUNDING_MS = 100  # billed duration was rounded up to 100 ms before December 2020
 PROVISIONED_ROUNDING_S = 300  # provisioned concurrency is billed in 5-minute steps
 HOURS_PER_MONTH = 730  # AWS's pricing examples' month (365 × 24 / 12 hours)
 
@@ -57,6 +53,12 @@ class PriceTable:
     free_requests: int
     free_gb_s: float
     storage_usd_per_gb_s: float
+    # Billing rules: duration rounded up to 1 ms since December 2020 (AWS News Blog), INIT billed like
+    # invoke time for on-demand ZIP functions on managed runtimes since 1 August 2025 (AWS Compute Blog
+    # "AWS Lambda standardizes billing for INIT Phase"); container images, custom runtimes and provisioned
+    # concurrency were billed for INIT already.
+    ms_rounding_since: date = date(2020, 12, 1)
+    init_billed_since: date = date(2025, 8, 1)
     source: str = SOURCE
 
     def prices(self, architecture: str) -> ArchitecturePrices:

@@ -111,4 +111,5 @@ def test_bad_input_names_the_problem(call, words) -> None:
 
 def test_the_price_table_is_dated() -> None:
     assert PRICES.checked.isoformat() == "2026-11-23"
+    assert (PRICES.ms_rounding_since.isoformat(), PRICES.init_billed_since.isoformat()) == ("2020-12-01", "2025-08-01")
     assert PRICES.prices("arm64").provisioned_confirmed is False
