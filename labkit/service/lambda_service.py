@@ -420,6 +420,18 @@ class LambdaService:
         name, qualifier = parse_function_ref(arn)
         return self.policies.document(name, qualifier)
 
+    def invoke_refusal(
+        self, name: str, qualifier: str | None, principal: str, source_arn: str | None = None,
+        source_account: str | None = None,
+    ) -> str | None:
+        """Why `principal` may not invoke the function for `source_arn` (None: it may); what S3 checks before
+        it saves a bucket notification."""
+        try:
+            self._authorize_invoke(name, qualifier, principal, source_arn, source_account)
+        except LambdaServiceError as exc:
+            return exc.message
+        return None
+
     def _authorize_invoke(
         self, name: str, qualifier: str | None, principal: str | None, source_arn: str | None, source_account: str | None
     ) -> None:

@@ -176,6 +176,20 @@ class TriggerBridge:
             listener(delivery)
         return delivery
 
+    def refusal(self, principal: str, source_arn: str, source_account: str, function_arn: str) -> str | None:
+        """Why the Lambda service would refuse `principal`'s invokes of `function_arn` (None: it would not,
+        or it cannot say)."""
+        target = self.target()
+        check = getattr(target, "invoke_refusal", None)
+        if not callable(check):
+            return None
+        try:
+            name, qualifier = parse_function_ref(function_arn)
+        except Exception as exc:
+            return getattr(exc, "message", None) or str(exc)
+        reason: str | None = check(name, qualifier, principal, source_arn, source_account)
+        return reason
+
     @property
     def deliveries(self) -> list[Delivery]:
         """Every delivery so far, oldest first."""

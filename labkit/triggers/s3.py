@@ -3,10 +3,12 @@
 moto builds a short record (no userIdentity, requestParameters, responseElements, sequencer or
 versionId, and a key with ``/`` encoded as ``%2F``); :func:`moto_record` builds AWS's record with
 :mod:`labkit.events.s3` instead, for every destination (Lambda, SQS, SNS). A Lambda destination
-is invoked asynchronously by ``s3.amazonaws.com`` through the bridge.
+is invoked asynchronously by ``s3.amazonaws.com`` through the bridge, and, as on AWS, a notification
+configuration is refused when S3 may not invoke one of its functions (``add_permission`` first).
 """
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -33,7 +35,9 @@ def moto_record(event_name: str, bucket: Any, key: Any, notification_id: str) ->
 
 
 def install(module: ModuleType, current_bridge: Callable[[], Any]) -> None:
-    """Patch ``moto.s3.notifications``: labkit's records, Lambda destinations through the bridge."""
+    """Patch ``moto.s3.notifications`` (labkit's records, Lambda destinations through the bridge) and
+    moto's PutBucketNotificationConfiguration (S3 may invoke each Lambda destination, as AWS checks)."""
+    _check_destinations(importlib.import_module("moto.s3.models").S3Backend, current_bridge)
     original_invoke = module._invoke_awslambda
     original_record = module._get_s3_event
 
@@ -52,3 +56,21 @@ def install(module: ModuleType, current_bridge: Callable[[], Any]) -> None:
 
     module._get_s3_event = record
     module._invoke_awslambda = invoke_lambda
+
+
+def _check_destinations(backend_class: Any, current_bridge: Callable[[], Any]) -> None:
+    original_put = backend_class.put_bucket_notification_configuration
+    from moto.s3.exceptions import InvalidArgumentError
+
+    def put_bucket_notification_configuration(self: Any, bucket_name: str, notification_config: dict[str, Any]) -> None:
+        bridge = current_bridge()
+        for config in (notification_config.get("CloudFunctionConfiguration") or []) if bridge is not None else []:
+            arn = config["CloudFunction"]
+            if bridge.refusal(PRINCIPAL, s3_events.bucket_arn(bucket_name), self.account_id, arn) is not None:
+                raise InvalidArgumentError(
+                    "Unable to validate the following destination configurations", config.get("Id") or arn,
+                    f"Not authorized to invoke function [{arn}]",
+                )
+        original_put(self, bucket_name, notification_config)
+
+    backend_class.put_bucket_notification_configuration = put_bucket_notification_configuration

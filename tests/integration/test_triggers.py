@@ -82,14 +82,18 @@ def test_s3_notifications_invoke_with_aws_records_and_honour_filters(local: Any)
     arn, url = recorder(aws, "on-upload")
     s3 = aws.client("s3")
     s3.create_bucket(Bucket="photos")
-    s3.put_bucket_notification_configuration(Bucket="photos", NotificationConfiguration={"LambdaFunctionConfigurations": [{
+    configuration = {"LambdaFunctionConfigurations": [{
         "Id": "new-jpegs", "LambdaFunctionArn": arn, "Events": ["s3:ObjectCreated:*"],
         "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "in/"}, {"Name": "suffix", "Value": ".jpg"}]}},
-    }]})
-    s3.put_object(Bucket="photos", Key="in/early.jpg", Body=b"denied")  # no permission yet
-    [denied] = aws.triggers.deliveries
-    assert denied.request_id is None and "s3.amazonaws.com" in (denied.error or "")
+    }]}
+    with pytest.raises(ClientError) as refused:  # S3 may not invoke the function yet
+        s3.put_bucket_notification_configuration(Bucket="photos", NotificationConfiguration=configuration)
+    assert refused.value.response["Error"] == {
+        "Code": "InvalidArgument", "Message": "Unable to validate the following destination configurations",
+        "ArgumentName": "new-jpegs", "ArgumentValue": f"Not authorized to invoke function [{arn}]",
+    }
     allow(aws, "on-upload", "s3.amazonaws.com", "arn:aws:s3:::photos")
+    s3.put_bucket_notification_configuration(Bucket="photos", NotificationConfiguration=configuration)
     s3.put_object(Bucket="photos", Key="in/tom cat.jpg", Body=b"x" * 42)
     s3.put_object(Bucket="photos", Key="in/notes.txt", Body=b"skip")  # suffix does not match
     s3.put_object(Bucket="photos", Key="out/a.jpg", Body=b"skip")  # prefix does not match
@@ -101,9 +105,14 @@ def test_s3_notifications_invoke_with_aws_records_and_honour_filters(local: Any)
     assert event["Records"][0]["s3"]["object"]["key"] == "in/tom+cat.jpg", "S3 URL-encodes keys, keeping /"
     assert record.s3.object.size == 42 and record.s3.bucket.arn == "arn:aws:s3:::photos"
     assert record.userIdentity and record.responseElements and record.s3.object.sequencer
-    [_denied, delivery] = aws.triggers.deliveries
+    [delivery] = aws.triggers.deliveries
     assert (delivery.source, delivery.source_arn, delivery.principal) == ("s3", "arn:aws:s3:::photos", "s3.amazonaws.com")
     assert delivery.request_id and delivery.error is None
+    aws.client("lambda").remove_permission(FunctionName="on-upload", StatementId="s3")
+    s3.put_object(Bucket="photos", Key="in/late.jpg", Body=b"refused")  # the permission is gone: the event is refused
+    denied = aws.triggers.deliveries[-1]
+    assert denied.request_id is None and "s3.amazonaws.com is not authorized" in (denied.error or "")
+    assert [(f.delivered, f.refused) for f in aws.triggers.flows()] == [(1, 1)]
 
 
 def test_sns_fans_out_to_lambda_subscribers_through_filter_policies(local: Any) -> None:
