@@ -22,9 +22,13 @@ from __future__ import annotations
 from typing import Any
 
 from labkit.observe.observer import InvocationSummary, ServiceObserver, attach
+from labkit.observe.summary import FunctionSummary
 from labkit.observe.traces import Span, Trace
 
-__all__ = ["InvocationSummary", "ServiceObserver", "Span", "Trace", "alarm_state", "attach", "flush", "observer", "traces"]
+__all__ = [
+    "FunctionSummary", "InvocationSummary", "ServiceObserver", "Span", "Trace", "alarm_state", "attach", "flush",
+    "observer", "summary", "traces",
+]
 
 
 def observer(aws: Any = None) -> ServiceObserver:
@@ -34,7 +38,8 @@ def observer(aws: Any = None) -> ServiceObserver:
     aws = aws or current()
     if aws is None:
         raise RuntimeError("no local AWS is running: start it first with labkit.aws.start()")
-    service = aws.lambda_app.app if hasattr(aws, "lambda_app") else aws
+    app = getattr(aws, "lambda_app", aws)  # a LocalAws's Lambda app, or a LambdaService itself
+    service = getattr(app, "app", app)  # built on first use when lazy
     found = [o for o in getattr(getattr(service, "invoker", None), "observers", []) if isinstance(o, ServiceObserver)]
     if not found:
         raise RuntimeError("this Lambda service is not observed: call labkit.observe.attach(service) first")
@@ -49,6 +54,11 @@ def flush(aws: Any = None, timeout: float = 30) -> bool:
 def traces(function_name: str | None = None, aws: Any = None) -> list[Trace]:
     """The traces of a function's traced invokes (TracingConfig Active), oldest first."""
     return observer(aws).traces(function_name)
+
+
+def summary(function_name: str, period_s: float = 60, periods: int = 15, aws: Any = None) -> FunctionSummary:
+    """A function's last periods (invocations, errors, duration percentiles, concurrency, logs, alarms)."""
+    return observer(aws).summary(function_name, period_s, periods)
 
 
 def alarm_state(name: str, aws: Any = None) -> str:

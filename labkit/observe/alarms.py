@@ -56,10 +56,17 @@ def decide(alarm: dict[str, Any], values: list[float | None]) -> tuple[str, str]
     if missing == "breaching":
         breaching += len(values) - len(present)
     shown = ", ".join(f"{v:g}" for v in present[-5:])
-    count = f"{breaching} out of the last {periods} datapoints" if periods > 1 else f"{breaching} datapoint"
     if breaching >= needed:
-        return "ALARM", f"Threshold Crossed: {count} [{shown}] was {words} the threshold ({threshold:g})."
-    return "OK", f"Threshold Crossed: {count} [{shown}] was not {words} the threshold ({threshold:g})."
+        return "ALARM", f"Threshold Crossed: {_count(breaching, periods)} [{shown}] was {words} the threshold ({threshold:g})."
+    calm = len(values) - breaching
+    return "OK", f"Threshold Crossed: {_count(calm, periods)} [{shown}] was not {words} the threshold ({threshold:g})."
+
+
+def _count(datapoints: int, periods: int) -> str:
+    """CloudWatch's wording: "1 datapoint", "2 out of the last 3 datapoints"."""
+    if periods > 1:
+        return f"{datapoints} out of the last {periods} datapoints"
+    return f"{datapoints} datapoint" if datapoints == 1 else f"{datapoints} datapoints"
 
 
 class AlarmEvaluator:

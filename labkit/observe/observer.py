@@ -23,6 +23,7 @@ from typing import Any
 
 from labkit.observe import logs, metrics
 from labkit.observe.alarms import AlarmChange, AlarmEvaluator
+from labkit.observe.summary import FunctionSummary, summarize
 from labkit.observe.traces import (
     Trace,
     TraceDaemon,
@@ -119,10 +120,18 @@ class ServiceObserver:
     def alarm_state(self, name: str) -> str:
         """An alarm's state now (OK, ALARM or INSUFFICIENT_DATA), after evaluating alarms on the latest data."""
         self.flush()
-        alarms = self._client("cloudwatch").describe_alarms(AlarmNames=[name])["MetricAlarms"]
+        alarms = self.client("cloudwatch").describe_alarms(AlarmNames=[name])["MetricAlarms"]
         if not alarms:
             raise LookupError(f"no alarm named {name!r}: create it with cloudwatch.put_metric_alarm(AlarmName={name!r}, ...)")
         return str(alarms[0]["StateValue"])
+
+    def summary(self, function_name: str, period_s: float = 60, periods: int = 15, log_lines: int = 12) -> FunctionSummary:
+        """A function's last periods for a dashboard (see :func:`labkit.observe.summary.summarize`)."""
+        return summarize(self, function_name, period_s, periods, log_lines)
+
+    def client(self, service: str) -> Any:
+        """A boto3 client of the observed local AWS (``logs``, ``cloudwatch``, ...)."""
+        return self._clients(service)
 
     @property
     def alarm_changes(self) -> list[AlarmChange]:
@@ -163,14 +172,11 @@ class ServiceObserver:
                 self._done = target
                 self._cond.notify_all()
 
-    def _client(self, service: str) -> Any:
-        return self._clients(service)
-
     def _ship(self, batch: list[tuple[InvokeRecord, float]]) -> None:
         if self._cloudwatch is None:
-            self._cloudwatch = self._client("cloudwatch")
-            self._logs = self._client("logs")
-            self._alarms = AlarmEvaluator(self._cloudwatch, self.clock, sns=lambda: self._client("sns"))
+            self._cloudwatch = self.client("cloudwatch")
+            self._logs = self.client("logs")
+            self._alarms = AlarmEvaluator(self._cloudwatch, self.clock, sns=lambda: self.client("sns"))
         events: list[logs.LogEvent] = []
         data: list[metrics.Datum] = []
         for record, at in batch:

@@ -16,6 +16,9 @@ Layout only: what to measure and how to count belongs to the code that made the 
 - `bill_breakdown`, `power_tuning`, `cost_by_requests`, `simulation`: bills, power tuning, cost at
   scale and a simulated load (`labkit.cost`); `cost_widgets.cost_explorer`: sliders that redraw a bill.
 - `remaining_time`: what `context.get_remaining_time_in_millis()` said, step by step, up to the timeout.
+- `dashboard_figure` / `dashboard`: a function's invocations, errors, duration percentiles, concurrency,
+  cold starts, alarms and latest logs (a figure, or a widget with a Refresh button).
+- `waterfall`: an X-Ray trace, one row per segment and subsegment on a time axis.
 - `access_matrix`: IAM's decision (allowed, denied by an explicit Deny, denied for want of an Allow) per request and policy.
 """
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 from labkit.viz.access import access_matrix
 from labkit.viz.coldstart import init_by_size
 from labkit.viz.cost import bill_breakdown, cost_by_requests, power_tuning, simulation
+from labkit.viz.dashboard import dashboard, dashboard_figure
 from labkit.viz.deadline import remaining_time
 from labkit.viz.flow import event_flow
 from labkit.viz.gateway import throttling
@@ -30,8 +34,9 @@ from labkit.viz.load import load_test
 from labkit.viz.memory import memory_use
 from labkit.viz.retries import retry_timeline
 from labkit.viz.timeline import phase_bars, timeline
+from labkit.viz.trace import waterfall
 
 __all__ = [
-    "access_matrix", "bill_breakdown", "cost_by_requests", "event_flow", "init_by_size", "load_test", "memory_use", "phase_bars",
-    "power_tuning", "remaining_time", "retry_timeline", "simulation", "throttling", "timeline",
+    "access_matrix", "bill_breakdown", "cost_by_requests", "dashboard", "dashboard_figure", "event_flow", "init_by_size", "load_test", "memory_use", "phase_bars",
+    "power_tuning", "remaining_time", "retry_timeline", "simulation", "throttling", "timeline", "waterfall",
 ]

@@ -1,9 +1,11 @@
 """labkit.observe end to end: a local AWS whose Lambda service ships logs, metrics, traces; alarms that move."""
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import re
+import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,7 +39,7 @@ def handler(event, context):
 """
 
 TRACED = """
-import os, boto3
+import boto3
 from aws_lambda_powertools import Tracer
 tracer = Tracer(service="shop")
 s3 = boto3.client("s3")
@@ -80,8 +82,6 @@ class Local:
     def metric_sum(self, metric: str, dimensions: list[dict[str, str]], namespace: str = "AWS/Lambda",
                    statistic: str = "Sum") -> float:
         now = self.service.clock.now()
-        import datetime as dt
-
         answer = self.cloudwatch.get_metric_statistics(
             Namespace=namespace, MetricName=metric, Dimensions=dimensions,
             StartTime=dt.datetime.fromtimestamp(now - 3600, dt.timezone.utc),
@@ -101,7 +101,7 @@ def local(tmp_path: Path) -> Iterator[Local]:
     finally:
         aws.close()
         service.close()
-    assert not observer._thread.is_alive()
+    assert not [t for t in threading.enumerate() if t.name in ("labkit-observe", "labkit-xray-daemon")]
 
 
 def test_logs_land_in_the_functions_group_one_stream_per_environment(local: Local) -> None:
