@@ -149,6 +149,9 @@ def test_metrics_count_the_invocations_made(local: Local) -> None:
     assert local.metric_sum("Errors", dims) == 2
     assert local.metric_sum("Duration", dims, statistic="SampleCount") == 5
     assert local.metric_sum("ConcurrentExecutions", dims, statistic="Maximum") == 1
+    summary = local.observer.summary("counted", period_s=3600, periods=1)
+    assert summary.totals == {"invocations": 5, "errors": 2, "cold_starts": 1}
+    assert summary.buckets[0].concurrency == 1 and summary.recent_logs[-1].startswith("REPORT RequestId:")
 
 
 def test_emf_lines_become_custom_metrics(local: Local) -> None:
@@ -168,7 +171,12 @@ def test_an_alarm_goes_to_alarm_under_errors_and_back_to_ok(tmp_path: Path) -> N
         local = Local(aws, service, observer)
         try:
             local.create("flaky")
-            local.cloudwatch.put_metric_alarm(
+            sqs, sns = aws.client("sqs"), aws.client("sns")
+            inbox = sqs.create_queue(QueueName="alarm-inbox")["QueueUrl"]
+            inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            topic = sns.create_topic(Name="on-call")["TopicArn"]
+            sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn, Attributes={"RawMessageDelivery": "true"})
+            local.cloudwatch.put_metric_alarm(AlarmActions=[topic],
                 AlarmName="flaky-errors", Namespace="AWS/Lambda", MetricName="Errors",
                 Dimensions=[{"Name": "FunctionName", "Value": "flaky"}], Statistic="Sum", Period=60,
                 EvaluationPeriods=1, Threshold=2, ComparisonOperator="GreaterThanOrEqualToThreshold",
@@ -186,6 +194,8 @@ def test_an_alarm_goes_to_alarm_under_errors_and_back_to_ok(tmp_path: Path) -> N
             local.invoke("flaky")
             assert observer.alarm_state("flaky-errors") == "OK"
             assert [(c.old, c.new) for c in observer.alarm_changes] == [("OK", "ALARM"), ("ALARM", "OK")]
+            messages = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10)["Messages"]
+            assert [json.loads(m["Body"])["NewStateValue"] for m in messages] == ["ALARM"]  # AlarmActions only
         finally:
             service.close()
 
