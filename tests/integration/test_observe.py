@@ -92,7 +92,17 @@ class Local:
 
 @pytest.fixture
 def local(tmp_path: Path) -> Iterator[Local]:
-    service = LambdaService(clock=LessonClock(speed=1), data_dir=tmp_path / "lambda", idle_timeout_s=60)
+    yield from _local(tmp_path, "process")
+
+
+@pytest.fixture
+def local_on(tmp_path: Path, backend: str) -> Iterator[Local]:
+    """The local AWS with the Lambda service on each backend (process and docker)."""
+    yield from _local(tmp_path, backend)
+
+
+def _local(tmp_path: Path, backend: str) -> Iterator[Local]:
+    service = LambdaService(clock=LessonClock(speed=1), data_dir=tmp_path / "lambda", idle_timeout_s=60, backend=backend)
     aws = LocalAws.start(lambda_app=service)
     service.endpoint_url = aws.endpoint_url
     observer = attach(service)
@@ -200,7 +210,8 @@ def test_an_alarm_goes_to_alarm_under_errors_and_back_to_ok(tmp_path: Path) -> N
             service.close()
 
 
-def test_a_traced_function_has_init_invocation_and_boto3_subsegments(local: Local) -> None:
+def test_a_traced_function_has_init_invocation_and_boto3_subsegments(local_on: Local) -> None:
+    local = local_on
     local.create("traced", TRACED, powertools_layer() / "python", TracingConfig={"Mode": "Active"})
     local.invoke("traced")
     local.invoke("traced")
