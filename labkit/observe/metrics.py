@@ -1,6 +1,7 @@
 """Lambda's CloudWatch metrics (namespace AWS/Lambda) and custom metrics from the Embedded Metric Format.
 
-Per invocation: Invocations, Errors (0 or 1), Duration, with the dimension FunctionName. (AWS also
+Per invocation: Invocations, Errors (0 or 1), Duration (and AsyncEventAge for asynchronous
+events), with the dimension FunctionName. (AWS also
 counts a qualified invoke under FunctionName + Resource; the local CloudWatch matches dimensions
 as a subset, so those data would be counted twice under FunctionName alone: they are left out.) From the service's
 counters (:class:`labkit.service.invoke.FunctionMetrics`): Throttles, DeadLetterErrors,
@@ -56,14 +57,20 @@ class Datum:
         }
 
 
-def invocation_data(name: str, error: bool, duration_ms: float, at: float) -> list[Datum]:
-    """Invocations, Errors and Duration of one invocation of function `name`."""
+def invocation_data(
+    name: str, error: bool, duration_ms: float, at: float, async_received_at: float | None = None
+) -> list[Datum]:
+    """Invocations, Errors and Duration of one invocation of function `name`; for an asynchronous
+    event, AsyncEventAge too (from its acceptance to this attempt)."""
     dims: Dimensions = (("FunctionName", name),)
-    return [
+    data = [
         Datum(NAMESPACE, "Invocations", dims, 1, "Count", at),
         Datum(NAMESPACE, "Errors", dims, 1 if error else 0, "Count", at),
         Datum(NAMESPACE, "Duration", dims, duration_ms, "Milliseconds", at),
     ]
+    if async_received_at is not None:
+        data.append(Datum(NAMESPACE, "AsyncEventAge", dims, max(0.0, at - async_received_at) * 1000, "Milliseconds", at))
+    return data
 
 
 @dataclass

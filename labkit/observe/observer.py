@@ -185,7 +185,9 @@ class ServiceObserver:
             group = config.log_group or f"/aws/lambda/{name}"
             line_events = logs.invocation_events(invocation, group, config.log_format, config.system_log_level)
             events += line_events
-            data += metrics.invocation_data(name, invocation.error is not None, invocation.report.duration_ms, at)
+            data += metrics.invocation_data(
+                name, invocation.error is not None, invocation.report.duration_ms, at, record.async_received_at
+            )
             for event in line_events:
                 data += metrics.emf_data(event.message, at)
             trace_id = None

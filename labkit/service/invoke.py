@@ -336,6 +336,7 @@ class InvokeRecord:
     qualifier: str | None
     invocation: Invocation
     trace_header: str | None
+    async_received_at: float | None = None  # lesson time an asynchronous event was accepted
 
 
 class InvokeObserver(Protocol):
@@ -389,7 +390,9 @@ class Invoker:
         *,
         client_context: dict[str, Any] | None = None,
         request_id: str | None = None,
+        received_at: float | None = None,
     ) -> InvokeResult:
+        """`received_at`: when an asynchronous event was accepted (lesson time), for observers' AsyncEventAge."""
         config, alias = self.resolve(name, qualifier)
         invoked_arn = function_arn(name, qualifier) if qualifier else function_arn(name)
         unreserved = self.limiter.acquire(name)
@@ -417,6 +420,6 @@ class Invoker:
                     name, unreserved, error=invocation.error is not None, cold=invocation.report.init_ms is not None, ran=True
                 )
         for observer in self.observers:
-            observer.invoked(InvokeRecord(config, invoked_arn, qualifier, invocation, header))
+            observer.invoked(InvokeRecord(config, invoked_arn, qualifier, invocation, header, received_at))
         invoked = alias.name if alias else config.version
         return InvokeResult(invocation, config.version, function_arn(name, invoked))

@@ -506,7 +506,8 @@ class LambdaService:
     def _attempt(self, event: AsyncEvent) -> Attempt:
         try:
             result = self.invoker.invoke(
-                event.function_name, event.qualifier, event.payload, request_id=event.request_id
+                event.function_name, event.qualifier, event.payload, request_id=event.request_id,
+                received_at=event.received_at,
             )
         except TooManyRequestsException as exc:
             return Attempt("throttled", status_code=429, error_message=exc.message)

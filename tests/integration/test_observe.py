@@ -164,6 +164,18 @@ def test_metrics_count_the_invocations_made(local: Local) -> None:
     assert summary.buckets[0].concurrency == 1 and summary.recent_logs[-1].startswith("REPORT RequestId:")
 
 
+def test_async_events_are_counted_with_their_age(local: Local) -> None:
+    local.create("later")
+    for _ in range(3):
+        local.lam.invoke(FunctionName="later", InvocationType="Event", Payload=b"{}")
+    assert local.service.wait_for_async(30)
+    local.observer.flush()
+    dims = [{"Name": "FunctionName", "Value": "later"}]
+    assert local.metric_sum("AsyncEventsReceived", dims) == 3
+    assert local.metric_sum("AsyncEventAge", dims, statistic="SampleCount") == 3
+    assert local.metric_sum("Invocations", dims) == 3
+
+
 def test_emf_lines_become_custom_metrics(local: Local) -> None:
     local.create("emf")
     local.invoke("emf", {"emf": 3})
