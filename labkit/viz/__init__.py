@@ -19,6 +19,7 @@ Layout only: what to measure and how to count belongs to the code that made the 
 - `dashboard_figure` / `dashboard`: a function's invocations, errors, duration percentiles, concurrency,
   cold starts, alarms and latest logs (a figure, or a widget with a Refresh button).
 - `waterfall`: an X-Ray trace, one row per segment and subsegment on a time axis.
+- `traffic_shift`: a safe release's share of traffic on the new version over time, and its rollback.
 - `access_matrix`: IAM's decision (allowed, denied by an explicit Deny, denied for want of an Allow) per request and policy.
 """
 from __future__ import annotations
@@ -32,11 +33,12 @@ from labkit.viz.flow import event_flow
 from labkit.viz.gateway import throttling
 from labkit.viz.load import load_test
 from labkit.viz.memory import memory_use
+from labkit.viz.releases import traffic_shift
 from labkit.viz.retries import retry_timeline
 from labkit.viz.timeline import phase_bars, timeline
 from labkit.viz.trace import waterfall
 
 __all__ = [
     "access_matrix", "bill_breakdown", "cost_by_requests", "dashboard", "dashboard_figure", "event_flow", "init_by_size", "load_test", "memory_use", "phase_bars",
-    "power_tuning", "remaining_time", "retry_timeline", "simulation", "throttling", "timeline", "waterfall",
+    "power_tuning", "remaining_time", "retry_timeline", "simulation", "throttling", "timeline", "traffic_shift", "waterfall",
 ]
