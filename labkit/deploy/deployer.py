@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError, ParamValidationError
+
 from labkit.deploy.apis import local_url
 from labkit.deploy.context import Context, Step
-from labkit.deploy.errors import TemplateError, UnsupportedError
+from labkit.deploy.errors import DeployError, TemplateError, UnsupportedError
 from labkit.deploy.events import EVENTS
 from labkit.deploy.functions import FUNCTION, DeployedFunction, deploy_function
 from labkit.deploy.intrinsics import references
@@ -110,19 +112,25 @@ def deploy(
     functions: dict[str, DeployedFunction] = {}
     for logical_id in deployment_order(parsed):
         resource = parsed.resources[logical_id]
-        props = ctx.scope.resolve(resource.get("Properties") or {})
-        if resource["Type"] == FUNCTION:
-            events = props.pop("Events", None) or {}
-            fn = deploy_function(ctx, logical_id, props, clock or CLOCK)
-            functions[logical_id] = fn
-            ctx.scope.refs[logical_id] = fn.name
-            ctx.scope.attributes[logical_id] = {"Arn": fn.arn}
-            for event_name, event in events.items():
-                EVENTS[event["Type"]](ctx, fn, event_name, event.get("Properties") or {})
-        else:
-            ref, attributes = PLAIN_RESOURCES[resource["Type"]](ctx, logical_id, props)
-            ctx.scope.refs[logical_id] = ref
-            ctx.scope.attributes[logical_id] = attributes
+        try:
+            props = ctx.scope.resolve(resource.get("Properties") or {})
+            if resource["Type"] == FUNCTION:
+                events = props.pop("Events", None) or {}
+                fn = deploy_function(ctx, logical_id, props, clock or CLOCK)
+                functions[logical_id] = fn
+                ctx.scope.refs[logical_id] = fn.name
+                ctx.scope.attributes[logical_id] = {"Arn": fn.arn}
+                for event_name, event in events.items():
+                    EVENTS[event["Type"]](ctx, fn, event_name, event.get("Properties") or {})
+            else:
+                ref, attributes = PLAIN_RESOURCES[resource["Type"]](ctx, logical_id, props)
+                ctx.scope.refs[logical_id] = ref
+                ctx.scope.attributes[logical_id] = attributes
+        except (ClientError, ParamValidationError) as exc:
+            raise DeployError(
+                f"{parsed.where(resource)}: {logical_id} ({resource['Type']}) failed, as CloudFormation would stop: {exc}\n"
+                "Fix the resource's properties and deploy again (what was deployed before it stays)."
+            ) from None
     releases = {fn.logical_id: fn.release for fn in functions.values() if fn.release is not None}
     for release in releases.values():
         if wait:

@@ -90,3 +90,19 @@ def test_globals_merge_and_resources_deploy_after_what_they_refer_to(tmp_path: P
     assert props["Environment"]["Variables"] == {"A": "1", "B": {"Ref": "Table"}}
     assert loaded.stack_name == "shop"
     assert deployment_order(loaded) == ["Queue", "Table", "Fn"]
+
+
+def test_traffic_shift_draws_one_panel_per_release_with_its_rollback() -> None:
+    from labkit.viz import traffic_shift
+    from labkit.viz.style import ERROR_COLOR
+
+    figure = traffic_shift(
+        {"good": [(0, 0.1), (300, 1.0)], "bad": [(0, 0.1), (40, 0.0)]},
+        planned={"bad": [(0, 0.1), (300, 1.0)]},
+        ends={"bad": "rolled back: Errors"},
+    )
+    good, bad = figure.axes
+    assert [ax.get_title(loc="left") for ax in figure.axes] == ["good", "bad"]
+    assert list(bad.lines[1].get_ydata()) == [10, 0, 0], "the actual shares, in percent, held to the right edge"
+    assert any(text.get_text() == "rolled back: Errors" and text.get_color() == ERROR_COLOR for text in bad.texts)
+    assert len(good.lines) == 1 and not good.texts
