@@ -113,6 +113,7 @@ class ServiceObserver:
     def traces(self, function_name: str | None = None) -> list[Trace]:
         """The traces of traced invokes (oldest first), of one function or all."""
         self.flush()
+        self.daemon.sync()  # the functions' own segments, sent before their invokes returned
         ids = [s.trace_id for s in list(self.invocations)
                if s.trace_id and (function_name is None or s.function_name == function_name)]
         return [build_trace(trace_id, self.daemon.documents(trace_id)) for trace_id in dict.fromkeys(ids)]

@@ -24,6 +24,7 @@ from typing import Any
 from labkit.runtime.invocation import Invocation
 
 MAX_DOCUMENTS = 100_000
+_MARK = b"labkit-daemon-sync "
 
 
 def new_id() -> str:
@@ -105,6 +106,9 @@ class TraceDaemon:
         self._documents: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._count = 0
         self._lock = threading.Lock()
+        self._synced = threading.Condition(self._lock)
+        self._marks = 0
+        self._seen_mark = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._listen, name="labkit-xray-daemon", daemon=True)
         self._thread.start()
@@ -126,6 +130,21 @@ class TraceDaemon:
         with self._lock:
             return list(self._documents)
 
+    def sync(self, timeout: float = 5) -> bool:
+        """Wait until every datagram sent to the daemon before this call has been read.
+
+        A marker datagram goes to the daemon's own port; the loopback delivers datagrams to one
+        socket in order, so once the listener reads the marker it has read everything before it.
+        """
+        with self._lock:
+            self._marks += 1
+            mark = self._marks
+        host, port = self.address.rsplit(":", 1)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            sender.sendto(_MARK + str(mark).encode(), (host, int(port)))
+        with self._synced:
+            return self._synced.wait_for(lambda: self._seen_mark >= mark, timeout)
+
     def close(self) -> None:
         self._stop.set()
         self._thread.join()
@@ -139,6 +158,11 @@ class TraceDaemon:
                 continue
             except OSError:
                 return
+            if data.startswith(_MARK):
+                with self._synced:
+                    self._seen_mark = max(self._seen_mark, int(data[len(_MARK):] or 0))
+                    self._synced.notify_all()
+                continue
             _header, _, body = data.partition(b"\n")
             try:
                 document = json.loads(body)

@@ -86,3 +86,22 @@ def test_lambda_segments_and_sdk_subsegments_form_one_tree() -> None:
         ("f", 0), ("f", 1), ("Initialization", 2), ("Invocation", 2), ("## handler", 2), ("DynamoDB", 3)]
     assert trace.slowest("aws").name == "DynamoDB"
     assert round(trace.duration_ms, 2) == round(120.5 + 12.34, 2)
+
+
+def test_the_daemon_keeps_what_the_sdk_sends_and_syncs_with_it() -> None:
+    import socket
+
+    from labkit.observe.traces import TraceDaemon
+
+    daemon = TraceDaemon()
+    try:
+        host, port = daemon.address.rsplit(":", 1)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sdk:
+            for i in range(20):
+                document = {"trace_id": "1-a-b", "id": f"{i:016x}", "name": "s3", "start_time": 1, "end_time": 2}
+                sdk.sendto(b'{"format":"json","version":1}\n' + json.dumps(document).encode(), (host, int(port)))
+            sdk.sendto(b"not json at all", (host, int(port)))
+        assert daemon.sync()
+        assert len(daemon.documents("1-a-b")) == 20 and daemon.trace_ids() == ["1-a-b"]
+    finally:
+        daemon.close()
