@@ -144,11 +144,15 @@ class RuntimePool:
         self._retired.append(entry)
         return None
 
-    def _platform_env(self, config: VersionConfig) -> dict[str, str] | None:
-        """The local AWS's endpoint and, as on Lambda, the execution role's temporary credentials."""
-        if not self.endpoint_url:
-            return None
-        return {"AWS_ENDPOINT_URL": self.endpoint_url, **sessions.issue(config.role, config.function_name)}
+    def _platform_env(self, config: VersionConfig) -> dict[str, str]:
+        """The local AWS's endpoint and, as on Lambda, the execution role's temporary credentials; the
+        observers' variables; the log level of a function with JSON logs."""
+        env = dict(self.platform_env)
+        if self.endpoint_url:
+            env.update({"AWS_ENDPOINT_URL": self.endpoint_url, **sessions.issue(config.role, config.function_name)})
+        if config.log_format == "JSON" and config.application_log_level:
+            env["AWS_LAMBDA_LOG_LEVEL"] = config.application_log_level
+        return env
 
     def _make(self, config: VersionConfig) -> Function:
         try:
@@ -170,14 +174,6 @@ class RuntimePool:
         except ConfigurationError as exc:
             raise InvalidParameterValueException(str(exc)) from None
         return function
-
-    def _platform_env(self, config: VersionConfig) -> dict[str, str]:
-        env = dict(self.platform_env)
-        if self.endpoint_url:
-            env["AWS_ENDPOINT_URL"] = self.endpoint_url
-        if config.log_format == "JSON" and config.application_log_level:
-            env["AWS_LAMBDA_LOG_LEVEL"] = config.application_log_level
-        return env
 
 
 # --------------------------------------------------------------------------- concurrency
