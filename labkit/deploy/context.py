@@ -68,9 +68,3 @@ class Context:
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
-
-def not_implemented(exc: ClientError) -> bool:
-    """The local service has no such operation (yet)."""
-    return error_code(exc) in ("UnknownOperationException", "NotImplemented", "InvalidAction") or exc.response.get(
-        "ResponseMetadata", {}
-    ).get("HTTPStatusCode") == 501

@@ -136,6 +136,9 @@ def deploy(
         if wait:
             say(f"Shifting traffic: {release.summary()}")
             release.run()
+            if release.error is not None:
+                raise DeployError(f"the release of {release.function_name}:{release.alias} failed and was rolled back: "
+                                  f"{release.error}") from release.error
             say(f"  {release.summary()}")
         else:
             release.start()

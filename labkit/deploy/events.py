@@ -19,7 +19,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from labkit.deploy.apis import add_http_route, add_rest_route
-from labkit.deploy.context import Context, error_code, not_implemented
+from labkit.deploy.context import Context, error_code
 from labkit.deploy.errors import TemplateError
 from labkit.deploy.functions import DeployedFunction
 
@@ -40,9 +40,7 @@ def _permission(ctx: Context, fn: DeployedFunction, event: str, principal: str, 
             Principal=principal, SourceArn=source_arn,
         )
     except ClientError as exc:
-        if not_implemented(exc):
-            ctx.note("this local Lambda has no resource-based policies (AddPermission): triggers' permissions are not recorded")
-        elif error_code(exc) != "ResourceConflictException":  # already there: a redeploy
+        if error_code(exc) != "ResourceConflictException":  # already there: a redeploy
             raise
 
 
@@ -57,20 +55,13 @@ def event_source_mapping(ctx: Context, fn: DeployedFunction, event: str, props: 
     ) if key in props}
     if "Enabled" in props:
         settings["Enabled"] = str(props["Enabled"]).lower() != "false"
-    try:
-        existing = lam.list_event_source_mappings(EventSourceArn=source, FunctionName=fn.target_arn)["EventSourceMappings"]
-        if existing:
-            lam.update_event_source_mapping(UUID=existing[0]["UUID"], FunctionName=fn.target_arn, **settings)
-            ctx.record(f"{fn.logical_id}/{event}", kind, "updated", existing[0]["UUID"])
-            return
-        extra = {"StartingPosition": props["StartingPosition"]} if "StartingPosition" in props else {}
-        created = lam.create_event_source_mapping(EventSourceArn=source, FunctionName=fn.target_arn, **settings, **extra)
-    except ClientError as exc:
-        if not not_implemented(exc):
-            raise
-        ctx.record(f"{fn.logical_id}/{event}", kind, "skipped",
-                   "this local Lambda has no event source mappings (CreateEventSourceMapping): nothing is polled")
+    existing = lam.list_event_source_mappings(EventSourceArn=source, FunctionName=fn.target_arn)["EventSourceMappings"]
+    if existing:
+        lam.update_event_source_mapping(UUID=existing[0]["UUID"], FunctionName=fn.target_arn, **settings)
+        ctx.record(f"{fn.logical_id}/{event}", kind, "updated", existing[0]["UUID"])
         return
+    extra = {"StartingPosition": props["StartingPosition"]} if "StartingPosition" in props else {}
+    created = lam.create_event_source_mapping(EventSourceArn=source, FunctionName=fn.target_arn, **settings, **extra)
     ctx.record(f"{fn.logical_id}/{event}", kind, "created", created["UUID"])
 
 

@@ -66,7 +66,7 @@ def deploy_function(ctx: Context, logical_id: str, props: dict[str, Any], clock:
         if _differs(current, config):
             lam.update_function_configuration(FunctionName=name, **config)
             changed.append("configuration")
-        action, arn = ("updated" if changed else "unchanged"), arn
+        action = "updated" if changed else "unchanged"
     _concurrency(lam, name, props)
     ctx.record(logical_id, FUNCTION, action, name)
     deployed = DeployedFunction(logical_id, name, arn, arn)

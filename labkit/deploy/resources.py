@@ -75,7 +75,6 @@ def queue(ctx: Context, logical_id: str, props: dict[str, Any]) -> Deployed:
 def topic(ctx: Context, logical_id: str, props: dict[str, Any]) -> Deployed:
     name = ctx.physical_name(logical_id, props.get("TopicName"), most=256)
     sns = ctx.aws("sns")
-    arn = f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}"
     existing = {t["TopicArn"] for page in sns.get_paginator("list_topics").paginate() for t in page["Topics"]}
     attributes = {"FifoTopic": "true"} if str(props.get("FifoTopic", "")).lower() == "true" else {}
     arn = sns.create_topic(Name=name, Attributes=attributes)["TopicArn"]
