@@ -35,8 +35,9 @@ def waterfall(trace: Trace, title: str | None = None) -> Figure:
     labels = []
     for span in spans:
         kind = f" ({span.origin})" if span.kind == "segment" else ""
-        labels.append(span.name + kind + "   " * span.depth)  # labels are right-aligned: indent on the right
-    ax.set_yticks(range(len(spans)), labels, fontsize=9, family="monospace")
+        labels.append("  " * span.depth + span.name + kind)
+    ax.set_yticks(range(len(spans)), labels, fontsize=9, family="monospace", ha="left")
+    ax.tick_params(axis="y", pad=4 + 0.6 * 9 * max(map(len, labels)))  # monospace: left-aligned, indented by depth
     ax.invert_yaxis()
     ax.set_xlim(0, total_ms * 1.15)
     ax.set_xlabel("milliseconds since the trace started")

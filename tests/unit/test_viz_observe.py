@@ -17,7 +17,7 @@ def test_waterfall_has_one_row_per_span_indented_by_depth() -> None:
     figure = waterfall(Trace("1-0-0", spans))
     assert isinstance(figure, Figure)
     labels = [tick.get_text() for tick in figure.axes[0].get_yticklabels()]
-    assert labels == ["fn (AWS::Lambda)", "Initialization   ", "s3   "]
+    assert labels == ["fn (AWS::Lambda)", "  Initialization", "  s3"]
     assert len(figure.axes[0].patches) == 3
 
 
