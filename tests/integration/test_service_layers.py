@@ -29,7 +29,7 @@ def zipped(**files: str) -> bytes:
 
 
 LAYER = zipped(**{"python/greetings.py": "def hello(name):\n    return f'hello {name} from a layer'\n"})
-APP = zipped(**{"app.py": "import greetings\ndef handler(event, context):\n    return greetings.hello(event['name'])\n"})
+APP = zipped(**{"app.py": "import greetings\ndef handler(event, context):\n    return [greetings.hello(event['name']), greetings.__file__]\n"})
 
 
 @pytest.fixture
@@ -69,17 +69,34 @@ def test_layer_versions_round_trip(lam) -> None:
     assert third["Version"] == 3, "layer version numbers are never reused"
 
 
-def test_a_function_imports_from_its_layer_mounted_at_opt(lam) -> None:
+def test_a_function_imports_from_its_layer_mounted_at_opt(backend: str, tmp_path: Path) -> None:
+    service = LambdaService(backend=backend, data_dir=tmp_path / "on-backend", idle_timeout_s=60)
+    aws = LocalAws.start(lambda_app=service)
+    service.endpoint_url = aws.endpoint_url
+    try:
+        where = imports_from_layer(aws.client("lambda"))
+        if backend == "docker":
+            assert where == "/opt/python/greetings.py", "layers are unpacked at /opt"
+        assert where.endswith("/python/greetings.py")
+    finally:
+        aws.close()
+        service.close()
+
+
+def imports_from_layer(lam) -> str:
+    """Publish a layer, create a function using it, invoke: where the layer's module was imported from."""
     arn = lam.publish_layer_version(LayerName="greetings", Content={"ZipFile": LAYER})["LayerVersionArn"]
     created = lam.create_function(
         FunctionName="greeter", Runtime="python3.12", Role=ROLE, Handler="app.handler", Code={"ZipFile": APP}, Layers=[arn]
     )
     assert created["Layers"] == [{"Arn": arn, "CodeSize": len(LAYER)}]
     answer = lam.invoke(FunctionName="greeter", Payload=json.dumps({"name": "Ada"}))
-    assert json.loads(answer["Payload"].read()) == "hello Ada from a layer"
+    greeting, where = json.loads(answer["Payload"].read())
+    assert greeting == "hello Ada from a layer"
     lam.update_function_configuration(FunctionName="greeter", Layers=[])
     failed = lam.invoke(FunctionName="greeter", Payload=b"{}")
     assert failed["FunctionError"] == "Unhandled", "without the layer the import must fail"
+    return where
 
 
 def test_layer_references_are_checked_as_aws_does(lam) -> None:
