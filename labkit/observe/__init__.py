@@ -21,13 +21,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from labkit.observe.observer import InvocationSummary, ServiceObserver, attach
+from labkit.observe.observer import AlarmNotFoundError, InvocationSummary, NotObservedError, ServiceObserver, attach
 from labkit.observe.summary import FunctionSummary
 from labkit.observe.traces import Span, Trace
 
 __all__ = [
-    "FunctionSummary", "InvocationSummary", "ServiceObserver", "Span", "Trace", "alarm_state", "attach", "flush",
-    "observer", "summary", "traces",
+    "AlarmNotFoundError", "FunctionSummary", "InvocationSummary", "NotObservedError", "ServiceObserver", "Span",
+    "Trace", "alarm_state", "attach", "flush", "observer", "summary", "traces",
 ]
 
 
@@ -37,12 +37,12 @@ def observer(aws: Any = None) -> ServiceObserver:
 
     aws = aws or current()
     if aws is None:
-        raise RuntimeError("no local AWS is running: start it first with labkit.aws.start()")
+        raise NotObservedError("no local AWS is running: start it first with labkit.aws.start()")
     app = getattr(aws, "lambda_app", aws)  # a LocalAws's Lambda app, or a LambdaService itself
     service = getattr(app, "app", app)  # built on first use when lazy
     found = [o for o in getattr(getattr(service, "invoker", None), "observers", []) if isinstance(o, ServiceObserver)]
     if not found:
-        raise RuntimeError("this Lambda service is not observed: call labkit.observe.attach(service) first")
+        raise NotObservedError("this Lambda service is not observed: call labkit.observe.attach(service) first")
     return found[0]
 
 

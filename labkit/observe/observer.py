@@ -34,6 +34,7 @@ from labkit.observe.traces import (
     parse_header,
     sampled_header,
 )
+from labkit.errors import LabkitError
 from labkit.runtime import limits
 from labkit.service.clock import LessonClock
 from labkit.service.destinations import ClientFactory
@@ -43,6 +44,14 @@ from labkit.service.models import VersionConfig
 RECENT_INVOCATIONS = 10_000
 CLIENT_TIMEOUT_S = 5
 ALARM_EVERY_S = 1.0  # real seconds between alarm evaluations when nothing new arrives
+
+
+class NotObservedError(LabkitError, RuntimeError):
+    """There is no local AWS, or its Lambda service has no observer."""
+
+
+class AlarmNotFoundError(LabkitError, LookupError):
+    """No CloudWatch alarm has the name asked for."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +132,9 @@ class ServiceObserver:
         self.flush()
         alarms = self.client("cloudwatch").describe_alarms(AlarmNames=[name])["MetricAlarms"]
         if not alarms:
-            raise LookupError(f"no alarm named {name!r}: create it with cloudwatch.put_metric_alarm(AlarmName={name!r}, ...)")
+            raise AlarmNotFoundError(
+                f"no alarm named {name!r}: create it with cloudwatch.put_metric_alarm(AlarmName={name!r}, ...)"
+            )
         return str(alarms[0]["StateValue"])
 
     def summary(self, function_name: str, period_s: float = 60, periods: int = 15, log_lines: int = 12) -> FunctionSummary:
@@ -204,7 +215,14 @@ class ServiceObserver:
             )
         for group, stream, log_events in logs.batches(events):
             self._ensure_stream(group, stream)
-            self._logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=log_events)
+            try:
+                self._logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=log_events)
+            except Exception as exc:  # the group or stream was deleted: create it again, as Lambda does
+                if "ResourceNotFound" not in str(exc):
+                    raise
+                self._known_streams = {known for known in self._known_streams if known[0] != group}
+                self._ensure_stream(group, stream)
+                self._logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=log_events)
         self._put(data)
 
     def _ship_counters(self) -> None:

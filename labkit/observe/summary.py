@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from labkit.errors import ConfigurationError
 from labkit.observe.metrics import percentile
 
 
@@ -45,7 +46,7 @@ class FunctionSummary:
 def summarize(observer: Any, function_name: str, period_s: float = 60, periods: int = 15, log_lines: int = 12) -> FunctionSummary:
     """The last `periods` periods of `function_name` as `observer` (a ServiceObserver) saw them."""
     if period_s <= 0 or periods < 1:
-        raise ValueError(f"period_s={period_s!r} and periods={periods!r} must be positive")
+        raise ConfigurationError(f"period_s={period_s!r} and periods={periods!r} must be positive: e.g. period_s=60, periods=15")
     observer.flush()
     now = observer.clock.now()
     first = (math.floor(now / period_s) - periods + 1) * period_s

@@ -236,3 +236,23 @@ def test_a_traced_function_has_init_invocation_and_boto3_subsegments(local_on: L
     assert [span.name.lower() for span in calls] == ["s3"]
     assert calls[0].parent_id == first.find("## handler")[0].id
     assert "Initialization" not in [span.name for span in second.spans]
+
+
+def test_a_deleted_log_group_comes_back_and_bad_questions_get_clear_errors(local: Local) -> None:
+    from labkit.errors import ConfigurationError, LabkitError
+    from labkit.observe import AlarmNotFoundError
+
+    local.create("phoenix")
+    local.invoke("phoenix")
+    local.observer.flush()
+    local.logs.delete_log_group(logGroupName="/aws/lambda/phoenix")
+    local.invoke("phoenix")
+    local.observer.flush()
+    assert local.observer.last_error is None
+    messages = [e["message"] for e in local.logs.filter_log_events(logGroupName="/aws/lambda/phoenix")["events"]]
+    assert sum(m.startswith("REPORT") for m in messages) == 1
+    with pytest.raises(AlarmNotFoundError, match="put_metric_alarm"):
+        local.observer.alarm_state("no-such-alarm")
+    with pytest.raises(ConfigurationError, match="period_s"):
+        local.observer.summary("phoenix", period_s=0)
+    assert issubclass(AlarmNotFoundError, LabkitError)
