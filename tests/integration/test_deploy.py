@@ -31,8 +31,8 @@ def local(tmp_path: Path) -> Iterator[LocalAws]:
         yield aws
     finally:
         close_gateways(service)
+        service.close()  # first: its SQS pollers' long polls need the server to answer
         aws.close()
-        service.close()
         aws.reset()  # moto's state is process-wide: the next test starts empty
 
 

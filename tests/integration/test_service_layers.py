@@ -40,8 +40,8 @@ def lam(tmp_path: Path) -> Iterator[object]:
     try:
         yield aws.client("lambda")
     finally:
-        aws.close()
         service.close()
+        aws.close()
 
 
 def test_layer_versions_round_trip(lam) -> None:
@@ -79,8 +79,8 @@ def test_a_function_imports_from_its_layer_mounted_at_opt(backend: str, tmp_path
             assert where == "/opt/python/greetings.py", "layers are unpacked at /opt"
         assert where.endswith("/python/greetings.py")
     finally:
-        aws.close()
         service.close()
+        aws.close()
 
 
 def imports_from_layer(lam) -> str:
