@@ -137,14 +137,30 @@ def emf_data(line: str, at: float) -> list[Datum]:
 
 
 def put_calls(data: list[Datum]) -> list[tuple[str, list[dict[str, Any]]]]:
-    """PutMetricData calls for `data`: per namespace, within the call's limit."""
-    by_namespace: dict[str, list[Datum]] = {}
+    """PutMetricData calls for `data`: per namespace, within the call's limit.
+
+    Values of one metric (same dimensions and unit) in the same second are sent as one entry with
+    StatisticValues (SampleCount, Sum, Minimum, Maximum), as the CloudWatch agent does: the
+    statistics CloudWatch answers with stay the same, and a busy function costs a few entries a
+    second instead of several per invocation.
+    """
+    seconds: dict[tuple[str, str, Dimensions, str, int], list[float]] = {}
     for datum in data:
-        by_namespace.setdefault(datum.namespace, []).append(datum)
+        key = (datum.namespace, datum.name, datum.dimensions, datum.unit, math.floor(datum.timestamp))
+        seconds.setdefault(key, []).append(float(datum.value))
+    by_namespace: dict[str, list[dict[str, Any]]] = {}
+    for (namespace, name, dimensions, unit, second), values in seconds.items():
+        entry = Datum(namespace, name, dimensions, values[0], unit, second).to_api()
+        if len(values) > 1:
+            del entry["Value"]
+            entry["StatisticValues"] = {
+                "SampleCount": float(len(values)), "Sum": math.fsum(values), "Minimum": min(values), "Maximum": max(values),
+            }
+        by_namespace.setdefault(namespace, []).append(entry)
     return [
-        (namespace, [d.to_api() for d in items[i : i + MAX_DATA_PER_CALL]])
-        for namespace, items in by_namespace.items()
-        for i in range(0, len(items), MAX_DATA_PER_CALL)
+        (namespace, entries[i : i + MAX_DATA_PER_CALL])
+        for namespace, entries in by_namespace.items()
+        for i in range(0, len(entries), MAX_DATA_PER_CALL)
     ]
 
 

@@ -70,7 +70,7 @@ class InvocationSummary:
 class ServiceObserver:
     """Logs, metrics, traces and alarms of one Lambda service (see the module docstring)."""
 
-    def __init__(self, service: Any, clients: ClientFactory, *, interval_s: float = 0.2) -> None:
+    def __init__(self, service: Any, clients: ClientFactory, *, interval_s: float = 1.0) -> None:
         self.service = service
         self.clock: LessonClock = service.clock
         self._clients = clients
@@ -82,6 +82,7 @@ class ServiceObserver:
         self._done = 0
         self._cond = threading.Condition()
         self._closed = False
+        self._flush_wanted = False
         self._known_streams: set[tuple[str, str]] = set()
         self._counters = metrics.CounterWatch()
         self._logs: Any = None
@@ -116,6 +117,7 @@ class ServiceObserver:
         with self._cond:
             target = self._queued + 1  # +1: one more full round, so alarms see the latest data
             self._queued += 1
+            self._flush_wanted = True
             self._cond.notify_all()
             return self._cond.wait_for(lambda: self._done >= target or self._closed, timeout)
 
@@ -165,9 +167,11 @@ class ServiceObserver:
     def _run(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._closed or self._queued > self._done, self._interval_s)
+                # one round per interval (the invoke path only appends), or at once when flush() asks
+                self._cond.wait_for(lambda: self._closed or self._flush_wanted, self._interval_s)
                 if self._closed:
                     return
+                self._flush_wanted = False
                 batch, self._pending = self._pending, []
                 target = self._queued
             try:
