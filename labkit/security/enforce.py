@@ -69,7 +69,8 @@ class Authorizer:
         if token is None and "X-Amz-Security-Token=" in target:
             from urllib.parse import parse_qs, urlsplit
 
-            token = (parse_qs(urlsplit(target).query).get("X-Amz-Security-Token") or [None])[0]
+            values = parse_qs(urlsplit(target).query).get("X-Amz-Security-Token")
+            token = values[0] if values else None
         session = identify(token)
         if session is None:
             return None
@@ -164,8 +165,8 @@ def access_denied(call: ApiCall, resource: str, session: RoleSession, decision: 
             headers["x-amzn-query-error"] = "AccessDenied;Sender"
             status = 403
         headers["x-amzn-ErrorType"] = "AccessDeniedException"
-        body = {"__type": _JSON_CODES.get(call.service, "AccessDeniedException"), "message": message}
-        return Denial(status, json.dumps(body).encode(), headers)
+        document = {"__type": _JSON_CODES.get(call.service, "AccessDeniedException"), "message": message}
+        return Denial(status, json.dumps(document).encode(), headers)
     if call.protocol == "rest-json":
         headers = {"Content-Type": "application/json", "x-amzn-RequestId": request_id, "x-amzn-ErrorType": "AccessDeniedException"}
         return Denial(403, json.dumps({"Message": message}).encode(), headers)

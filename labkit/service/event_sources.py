@@ -15,6 +15,7 @@ classified (success, function error, throttle) and its partial-batch response re
 """
 from __future__ import annotations
 
+import builtins
 import json
 import threading
 import time
@@ -370,7 +371,7 @@ class EventSourceMappings:
         with self._lock:
             return self._checkpoints.get((mapping_id, shard))
 
-    def threads(self) -> list[threading.Thread]:
+    def threads(self) -> builtins.list[threading.Thread]:  # `list` here is the method above
         """The poller threads alive now (for tests: none after close)."""
         with self._lock:
             pollers = list(self._pollers.values())

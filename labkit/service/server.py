@@ -31,9 +31,14 @@ Router = Callable[[str, str, Mapping[str, str], Mapping[str, Sequence[str]]], st
 class Refusal(Protocol):
     """An answer given instead of serving a request (e.g. `labkit.security.enforce.Denial`)."""
 
-    status: int
-    body: bytes
-    headers: dict[str, str]
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def body(self) -> bytes: ...
+
+    @property
+    def headers(self) -> dict[str, str]: ...
 
 
 Authorizer = Callable[[str, str, Mapping[str, str], bytes], "Refusal | None"]

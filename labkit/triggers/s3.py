@@ -54,8 +54,8 @@ def install(module: ModuleType, current_bridge: Callable[[], Any]) -> None:
         bucket_arn = record["s3"]["bucket"]["arn"]
         bridge.deliver("s3", bucket_arn, PRINCIPAL, account_id, fn_arn, event_body)
 
-    module._get_s3_event = record
-    module._invoke_awslambda = invoke_lambda
+    setattr(module, "_get_s3_event", record)
+    setattr(module, "_invoke_awslambda", invoke_lambda)
 
 
 def _check_destinations(backend_class: Any, current_bridge: Callable[[], Any]) -> None:

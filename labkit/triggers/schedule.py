@@ -14,6 +14,7 @@ import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from labkit.errors import LabkitError
 
@@ -138,7 +139,7 @@ def _parse_cron(text: str, fields: list[str]) -> Cron:
             f"{text}: exactly one of day-of-month and day-of-week must be '?', e.g. cron(0 12 * * ? *) "
             "(every day) or cron(0 12 ? * MON *) (Mondays)"
         )
-    cron = dict(
+    cron: dict[str, Any] = dict(
         expression=text,
         minutes=_values(text, "minutes", minute_f, 0, 59),
         hours=_values(text, "hours", hour_f, 0, 23),

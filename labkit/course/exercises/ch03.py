@@ -79,7 +79,7 @@ def v1_to_v2(answer: Any) -> None:
     from labkit.events.apigateway import http_v2, rest_v1
 
     expect(callable(answer), "pass your converter function itself (to_v2), not what it returned.")
-    cases = [
+    cases: list[dict[str, Any]] = [
         dict(method="GET", route="/orders/{id}", path_parameters={"id": "42"}, query=[("tag", "a"), ("tag", "b")],
              headers=[("Accept", "application/json"), ("X-Trace", "one"), ("X-Trace", "two")]),
         dict(method="POST", route="/orders", headers={"Content-Type": "application/json", "Cookie": "session=s1; theme=dark"},

@@ -13,8 +13,8 @@ from typing import Any
 
 from labkit.course.checks import exercise, expect
 
-BURST = [{"fail": True}] * 6 + [{}] * 4  # 60 % of the burst fails
-HEALTHY = [{}] * 5
+BURST: list[dict[str, Any]] = [{"fail": True}] * 6 + [{}] * 4  # 60 % of the burst fails
+HEALTHY: list[dict[str, Any]] = [{}] * 5
 CHECK_SPEED = 20  # lesson seconds per real second while the check runs: a 60 s period lasts 3 s
 SLOW_DEPENDENCY = "load_exchange_rates"
 
