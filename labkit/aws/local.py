@@ -224,13 +224,16 @@ class LocalAws:
         self.aws_app.reset()
 
     def close(self) -> None:
-        """Stop serving, close the Lambda service, and release the port; safe to call twice."""
+        """Close the Lambda service, stop serving and release the port; safe to call twice.
+
+        The service closes first, while the server still answers: its pollers' last requests and its
+        observer's last shipment reach the local AWS instead of waiting on a port nobody serves."""
         if self._closed:
             return
         self._closed = True
         self.triggers.close()
-        self.server.stop()
         _close(self.lambda_app)
+        self.server.stop()
         self.server.close()
 
     def __enter__(self) -> LocalAws:
