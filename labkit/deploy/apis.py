@@ -42,7 +42,8 @@ class LocalGateways:
         key = (id(service), api_id)
         with self._lock:
             if key not in self._gateways:
-                gateway = ApiGateway(kind, service=service, **({"stage": stage} if kind == "rest" else {})).start()
+                gateway = (ApiGateway(kind, service=service, stage=stage) if kind == "rest"
+                           else ApiGateway(kind, service=service)).start()
                 self._gateways[key] = (service, gateway)
                 if not self._atexit:
                     atexit.register(self.close)

@@ -48,7 +48,7 @@ def event_source_mapping(ctx: Context, fn: DeployedFunction, event: str, props: 
                          kind: str) -> None:
     lam = ctx.aws("lambda")
     source = _require(ctx, fn, event, props, source_key)
-    settings = {key: props[key] for key in (
+    settings: dict[str, Any] = {key: props[key] for key in (
         "BatchSize", "MaximumBatchingWindowInSeconds", "FunctionResponseTypes", "MaximumRetryAttempts",
         "MaximumRecordAgeInSeconds", "BisectBatchOnFunctionError", "ParallelizationFactor", "FilterCriteria",
         "ScalingConfig", "DestinationConfig",

@@ -177,7 +177,7 @@ def alarm(ctx: Context, logical_id: str, props: dict[str, Any]) -> Deployed:
     name = ctx.physical_name(logical_id, props.get("AlarmName"), most=255)
     cloudwatch = ctx.aws("cloudwatch")
     exists = bool(cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"])
-    request = {key: props[key] for key in (
+    request: dict[str, Any] = {key: props[key] for key in (
         "AlarmDescription", "MetricName", "Namespace", "Statistic", "Period", "EvaluationPeriods", "Threshold",
         "ComparisonOperator", "TreatMissingData", "DatapointsToAlarm", "Unit", "AlarmActions", "OKActions",
     ) if key in props}
