@@ -41,8 +41,8 @@ def uniform_sorted(rng: np.random.Generator, count: int, high: float) -> np.ndar
 
 
 @dataclass(frozen=True)
-class Constant:
-    """`rate_per_s` requests a second, evenly spaced, for `duration_s` seconds."""
+class _SteadyRate:
+    """A rate (`rate_per_s` requests a second) held for `duration_s` seconds."""
 
     rate_per_s: float
     duration_s: float
@@ -50,21 +50,19 @@ class Constant:
     def __post_init__(self) -> None:
         _positive("rate_per_s", self.rate_per_s)
         _positive("duration_s", self.duration_s)
+
+
+@dataclass(frozen=True)
+class Constant(_SteadyRate):
+    """`rate_per_s` requests a second, evenly spaced, for `duration_s` seconds."""
 
     def times(self, rng: np.random.Generator) -> np.ndarray:
         return np.arange(int(self.rate_per_s * self.duration_s), dtype=np.float64) / self.rate_per_s
 
 
 @dataclass(frozen=True)
-class Poisson:
+class Poisson(_SteadyRate):
     """Independent requests at a mean of `rate_per_s` a second for `duration_s` seconds."""
-
-    rate_per_s: float
-    duration_s: float
-
-    def __post_init__(self) -> None:
-        _positive("rate_per_s", self.rate_per_s)
-        _positive("duration_s", self.duration_s)
 
     def times(self, rng: np.random.Generator) -> np.ndarray:
         return uniform_sorted(rng, rng.poisson(self.rate_per_s * self.duration_s), self.duration_s)
