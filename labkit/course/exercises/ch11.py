@@ -34,7 +34,7 @@ def _get(url: str) -> tuple[int, Any]:
         return error.code, error.read().decode(errors="replace")
 
 
-@exercise("11.deploy-template", title="Deploy the quotes service from a SAM template")
+@exercise("11.sam-deploy", title="Deploy the quotes service from a SAM template")
 def deploy_template(answer: Any) -> None:
     """`answer`: the path of a SAM template: a Quotes table, a function reading it, GET /quotes/{id} on an
     HTTP API, alias `live`, and an Output `QuoteUrl` ending in /quotes."""
@@ -77,7 +77,7 @@ def deploy_template(answer: Any) -> None:
         lam.delete_function(FunctionName=fn.name)
 
 
-@exercise("11.canary-rollback", title="A canary that rolls back on its alarm")
+@exercise("11.rollback", title="A canary that rolls back on its alarm")
 def canary_rollback(answer: Any) -> None:
     """`answer`: the Release of a canary (result.releases[...]) that an alarm rolled back."""
     from labkit.aws import start
