@@ -19,7 +19,6 @@ import contextlib
 import importlib
 import json
 import logging
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator

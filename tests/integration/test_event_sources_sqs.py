@@ -8,7 +8,7 @@ import time
 import uuid
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,18 +67,6 @@ def wait_for(condition: Callable[[], Any], timeout: float = 30.0, what: str = "c
             return value
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-@pytest.fixture
-def local(tmp_path: Path) -> Iterator[tuple[LocalAws, LambdaService]]:
-    service = LambdaService(clock=LessonClock(speed=600), data_dir=tmp_path / "lambda")
-    aws = LocalAws.start(lambda_app=service)
-    service.endpoint_url = aws.endpoint_url
-    try:
-        yield aws, service
-    finally:
-        service.close()
-        aws.close()
 
 
 def ledger(path: Path) -> list[dict[str, Any]]:

@@ -5,11 +5,9 @@ import base64
 import json
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 
 from labkit.aws.local import LocalAws
 from labkit.service.clock import LessonClock
@@ -39,18 +37,6 @@ def handler(event, context):
     os.close(fd)
     return {"batchItemFailures": failures}
 """
-
-
-@pytest.fixture
-def local(tmp_path: Path) -> Iterator[tuple[LocalAws, LambdaService]]:
-    service = LambdaService(clock=LessonClock(speed=600), data_dir=tmp_path / "lambda")
-    aws = LocalAws.start(lambda_app=service)
-    service.endpoint_url = aws.endpoint_url
-    try:
-        yield aws, service
-    finally:
-        service.close()
-        aws.close()
 
 
 def make_recorder(aws: LocalAws, name: str, path: Path, report: bool = False) -> None:

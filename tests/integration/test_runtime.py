@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from collections.abc import Callable
@@ -250,7 +249,7 @@ def test_init_errors_are_reported_on_the_invoke_that_triggered_init(
         retry = fn.invoke({})
     assert inv.error is not None and inv.error["errorType"] == error_type
     assert message in inv.error["errorMessage"]
-    assert f"INIT_REPORT Init Duration: " in inv.logs and f"Status: error\tError Type: {error_type}" in inv.logs
+    assert "INIT_REPORT Init Duration: " in inv.logs and f"Status: error\tError Type: {error_type}" in inv.logs
     assert inv.report.cold and retry.report.cold, "a failed init is retried on the next invoke"
 
 

@@ -6,7 +6,6 @@ events, so a check sees what the handler does rather than what one run printed.
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
