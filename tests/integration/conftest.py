@@ -1,4 +1,4 @@
-"""Fixtures of the integration tests: a local AWS around a Lambda service on a fast lesson clock."""
+"""Fixtures of the integration tests."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -7,18 +7,12 @@ from pathlib import Path
 import pytest
 
 from labkit.aws.local import LocalAws
-from labkit.service.clock import LessonClock
 from labkit.service.lambda_service import LambdaService
+from tests.local_aws import local_aws
 
 
 @pytest.fixture
 def local(tmp_path: Path) -> Iterator[tuple[LocalAws, LambdaService]]:
-    """(local AWS, its Lambda service): the service at 600 lesson seconds a second, closed first."""
-    service = LambdaService(clock=LessonClock(speed=600), data_dir=tmp_path / "lambda")
-    aws = LocalAws.start(lambda_app=service)
-    service.endpoint_url = aws.endpoint_url
-    try:
-        yield aws, service
-    finally:
-        service.close()
-        aws.close()
+    """(local AWS, its Lambda service) on a fast lesson clock, closed after the test."""
+    with local_aws(tmp_path) as pair:
+        yield pair

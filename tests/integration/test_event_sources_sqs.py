@@ -1,12 +1,10 @@
 """SQS event source mappings end to end: boto3 against the local AWS, real functions, real moto SQS."""
 from __future__ import annotations
 
-import io
 import json
 import threading
 import time
 import uuid
-import zipfile
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +17,7 @@ from labkit.aws.local import LocalAws
 from labkit.events.sqs import md5_of_message_attributes, record_from_message, sqs_record
 from labkit.service.clock import LessonClock
 from labkit.service.lambda_service import LambdaService
+from tests.packages import app_zip
 
 ROLE = "arn:aws:iam::123456789012:role/lambda-role"
 
@@ -45,13 +44,6 @@ def handler(event, context):
         os.close(fd)
     return {"batchItemFailures": failures}
 """
-
-
-def package(source: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", source)
-    return buffer.getvalue()
 
 
 def unique(prefix: str) -> str:
@@ -83,7 +75,7 @@ def make_worker(
     aws: LocalAws, name: str, path: Path, p_raise: float = 0.0, timeout_s: int = 10, batch_s: float = 0.0
 ) -> None:
     aws.client("lambda").create_function(
-        FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler", Code={"ZipFile": package(WORKER)},
+        FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler", Code={"ZipFile": app_zip(WORKER)},
         Timeout=timeout_s, Environment={"Variables": {"LEDGER": str(path), "P_RAISE": str(p_raise), "BATCH_S": str(batch_s)}},
     )
 

@@ -12,7 +12,8 @@ from typing import Any
 from labkit.aws.local import LocalAws
 from labkit.service.clock import LessonClock
 from labkit.service.lambda_service import LambdaService
-from tests.integration.test_event_sources_sqs import ROLE, drain, ledger, make_queue, package, unique, wait_for
+from tests.integration.test_event_sources_sqs import ROLE, drain, ledger, make_queue, unique, wait_for
+from tests.packages import app_zip
 
 # Writes every record it gets (in order) to the ledger; fails a batch that holds a record marked poison.
 RECORDER = """
@@ -41,7 +42,7 @@ def handler(event, context):
 
 def make_recorder(aws: LocalAws, name: str, path: Path, report: bool = False) -> None:
     aws.client("lambda").create_function(
-        FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler", Code={"ZipFile": package(RECORDER)},
+        FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler", Code={"ZipFile": app_zip(RECORDER)},
         Timeout=10, Environment={"Variables": {"LEDGER": str(path), "REPORT": "1" if report else ""}},
     )
 

@@ -1,10 +1,8 @@
 """Execution roles on the local AWS: a function runs with its role's credentials and its calls are authorized."""
 from __future__ import annotations
 
-import io
 import json
 import uuid
-import zipfile
 from collections.abc import Iterator
 
 import pytest
@@ -12,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from labkit.aws.local import LocalAws
 from labkit.security import sessions
+from tests.packages import app_zip
 
 ACCOUNT = "123456789012"
 TRUST = json.dumps(
@@ -37,13 +36,6 @@ def handler(event, context):
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def package(source: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", source)
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +72,7 @@ def read_only_role_case(aws: LocalAws) -> None:
     fn = unique("reader-fn")
     lam = aws.client("lambda")
     lam.create_function(FunctionName=fn, Runtime="python3.12", Role=role_arn, Handler="app.handler",
-                        Code={"ZipFile": package(HANDLER)})
+                        Code={"ZipFile": app_zip(HANDLER)})
     try:
         out = json.loads(lam.invoke(FunctionName=fn, Payload=json.dumps({"table": table}))["Payload"].read())
     finally:
@@ -152,7 +144,7 @@ def test_add_permission_get_policy_remove_permission_and_invokes_by_roles_and_se
     lam = aws.client("lambda")
     fn = unique("guarded")
     lam.create_function(FunctionName=fn, Runtime="python3.12", Role=f"arn:aws:iam::{ACCOUNT}:role/any",
-                        Handler="app.handler", Code={"ZipFile": package("def handler(event, context):\n    return 'ran'\n")})
+                        Handler="app.handler", Code={"ZipFile": app_zip("def handler(event, context):\n    return 'ran'\n")})
     try:
         with pytest.raises(ClientError) as missing:
             lam.get_policy(FunctionName=fn)
@@ -224,7 +216,7 @@ def test_create_function_refuses_a_local_role_that_lambda_may_not_assume(aws: Lo
     role_arn = iam.create_role(RoleName=unique("ec2-role"), AssumeRolePolicyDocument=ec2_only)["Role"]["Arn"]
     with pytest.raises(ClientError) as refused:
         lam.create_function(FunctionName=unique("fn"), Runtime="python3.12", Role=role_arn, Handler="app.handler",
-                            Code={"ZipFile": package("def handler(event, context):\n    return 1\n")})
+                            Code={"ZipFile": app_zip("def handler(event, context):\n    return 1\n")})
     error = refused.value.response["Error"]
     assert error["Code"] == "InvalidParameterValueException"
     assert error["Message"].startswith("The role defined for the function cannot be assumed by Lambda.")

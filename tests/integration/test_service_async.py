@@ -1,10 +1,8 @@
 """Asynchronous invocation end to end: boto3 Event invokes, retries on the lesson clock, records in the local AWS."""
 from __future__ import annotations
 
-import io
 import json
 import time
-import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +15,7 @@ from labkit.service.async_queue import EVENT_AGE_EXCEEDED, RETRIES_EXHAUSTED, SU
 from labkit.service.clock import LessonClock
 from labkit.service.destinations import AwsSender, RecordingSender
 from labkit.service.lambda_service import LambdaService
+from tests.packages import app_zip
 
 ROLE = "arn:aws:iam::123456789012:role/lambda-role"
 ACCOUNT = "123456789012"
@@ -35,13 +34,6 @@ def handler(event, context):
     boto3.client("sqs").send_message(QueueUrl=os.environ["SINK_QUEUE"], MessageBody=json.dumps(event))
     return "stored"
 """
-
-
-def package(source: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", source)
-    return buffer.getvalue()
 
 
 def queue_arn(name: str) -> str:
@@ -78,7 +70,7 @@ def local(tmp_path: Path) -> Iterator[tuple[LocalAws, LambdaService, RecordingSe
 
 def create(aws: LocalAws, name: str, source: str, **extra: Any) -> None:
     aws.client("lambda").create_function(
-        FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler", Code={"ZipFile": package(source)},
+        FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler", Code={"ZipFile": app_zip(source)},
         Timeout=10, **extra,
     )
 

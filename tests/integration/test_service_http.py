@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import base64
 import http.client
-import io
 import json
 import threading
 import time
-import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +17,7 @@ from botocore.config import Config
 from labkit.aws.local import LocalAws
 from labkit.service.clock import LessonClock
 from labkit.service.lambda_service import LambdaService
+from tests.packages import app_zip
 
 ROLE = "arn:aws:iam::123456789012:role/lambda-role"
 NO_RETRIES = Config(retries={"total_max_attempts": 1})
@@ -42,10 +41,7 @@ ANSWER = 1
 def package(source: str = APP, **replace: str) -> bytes:
     for old, new in replace.items():
         source = source.replace(old, new)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", source)
-    return buffer.getvalue()
+    return app_zip(source)
 
 
 class Local:

@@ -1,12 +1,10 @@
 """Triggers end to end: a boto3 call to S3, SNS or EventBridge -> the function runs -> its side effect is seen."""
 from __future__ import annotations
 
-import io
 import json
 import threading
 import time
 import uuid
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,8 +14,9 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, S3Mo
 from botocore.exceptions import ClientError
 
 from labkit.aws.local import LocalAws
-from labkit.service.clock import LessonClock
 from labkit.service.lambda_service import LambdaService
+from tests.local_aws import local_aws
+from tests.packages import app_zip
 
 ROLE = "arn:aws:iam::123456789012:role/lambda-role"
 ACCOUNT = "123456789012"
@@ -31,30 +30,17 @@ def handler(event, context):
 """
 
 
-def package(source: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", source)
-    return buffer.getvalue()
-
-
 @pytest.fixture
 def local(tmp_path: Path) -> Iterator[tuple[LocalAws, LambdaService]]:
-    service = LambdaService(clock=LessonClock(speed=600), data_dir=tmp_path / "lambda", async_workers=4)
-    aws = LocalAws.start(lambda_app=service)
-    service.endpoint_url = aws.endpoint_url
-    try:
-        yield aws, service
-    finally:
-        aws.close()
-        service.close()
+    with local_aws(tmp_path, async_workers=4) as pair:
+        yield pair
 
 
 def recorder(aws: LocalAws, name: str) -> tuple[str, str]:
     """A function that forwards every event it gets to an SQS queue; returns (function ARN, queue URL)."""
     url = aws.client("sqs").create_queue(QueueName=f"{name}-sink")["QueueUrl"]
     config = aws.client("lambda").create_function(
-        FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler", Code={"ZipFile": package(RECORDER)},
+        FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler", Code={"ZipFile": app_zip(RECORDER)},
         Timeout=10, Environment={"Variables": {"SINK": url}},
     )
     return config["FunctionArn"], url

@@ -22,6 +22,7 @@ from botocore.model import OperationModel, Shape
 
 from labkit.service.lambda_service import LambdaService
 from labkit.service.wire import HttpRequest, HttpResponse
+from tests.packages import app_zip
 
 MODEL = botocore.session.get_session().get_service_model("lambda")
 SERIALIZER = botocore.serialize.create_serializer("rest-json", include_validation=False)  # curl sends anything
@@ -102,10 +103,7 @@ class Api:
 
 
 def package(source: str = "def handler(event, context):\n    return event\n") -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", source)
-    return buffer.getvalue()
+    return app_zip(source)
 
 
 @pytest.fixture
