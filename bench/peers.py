@@ -66,6 +66,7 @@ __all__ = [
     "RieError",
     "RiePeer",
     "RieUnavailableError",
+    "alternating_latencies",
     "percentile",
     "rie_arch",
     "rie_binary",
@@ -187,6 +188,27 @@ def warm_latencies(invoke: Callable[[], object], n: int, warmup: int) -> list[fl
         start = clock()
         invoke()
         append(clock() - start)
+    return samples
+
+
+def alternating_latencies(
+    invokers: Mapping[str, Callable[[], object]], n: int, rounds: int = 10, warmup: int = 50, settle_s: float = 0.0
+) -> dict[str, list[float]]:
+    """``n`` warm latencies per invoker, measured in ``rounds`` turns that alternate between them.
+
+    A machine whose speed drifts during the run (other load, CPU frequency) then weighs on every
+    peer alike instead of on whichever ran last. Each turn starts with ``warmup`` untimed invokes,
+    after a rest of ``settle_s`` (so that work a peer does after its turn, such as shipping logs,
+    does not land in the next peer's turn).
+    """
+    samples: dict[str, list[float]] = {name: [] for name in invokers}
+    names = list(invokers)
+    per_round = max(1, n // max(1, rounds))
+    for turn in range(max(1, rounds)):
+        for name in names if turn % 2 == 0 else names[::-1]:
+            if settle_s:
+                time.sleep(settle_s)
+            samples[name] += warm_latencies(invokers[name], n=per_round, warmup=warmup)
     return samples
 
 

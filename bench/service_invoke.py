@@ -1,6 +1,6 @@
 """Warm invoke through the local AWS's single port against the official Runtime Interface Emulator (RIE).
 
-    .venv/bin/python bench/service_invoke.py [--n 2000] [--seconds 2] [--levels 1,4,16]
+    .venv/bin/python bench/service_invoke.py [--n 2000] [--rounds 10] [--seconds 2] [--levels 1,4,16]
 
 Both peers get the same handler, the same event and the same client: raw HTTP/1.1 with
 ``http.client`` on a kept-alive connection (TCP_NODELAY), ``POST /2015-03-31/functions/<name>/invocations``.
@@ -9,6 +9,10 @@ started in a child process), Lambda's REST API, the service's concurrency accoun
 function's warm execution environment. The RIE serves one invoke at a time: overlapping invokes
 crash it (SIGSEGV in rapidcore's ``Server.Invoke``, aws-sam-cli 1.170.0), so its clients take turns
 (a lock on the client side), which is what queueing in front of it would give.
+
+Both peers run side by side for the whole measurement and take turns: the warm latencies in
+``--rounds`` alternating rounds, the throughput level by level, so that a machine whose speed
+drifts during the run (a shared host) weighs on both alike.
 
 Prints the warm p50/p99 of each peer and labkit / RIE ratios (goal: warm p50 <= 0.5x), then the
 throughput (invokes per second) of each at 1, 4 and 16 concurrent clients (each client thread
@@ -36,13 +40,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.peers import INVOKE_PATH, RiePeer, percentile, warm_latencies
+from bench.peers import INVOKE_PATH, RiePeer, alternating_latencies, percentile, warm_latencies
 
 HANDLER = "def handler(event, context):\n    return {'ok': True, 'echo': event}\n"
 EVENT = json.dumps({"name": "Ada", "n": 1}).encode()
 FUNCTION = "bench"
 LABKIT_PATH = f"/2015-03-31/functions/{FUNCTION}/invocations"
 ROLE = "arn:aws:iam::123456789012:role/bench"
+SETTLE_S = 1.1  # a pause between the peers' turns: longer than labkit's observer interval (1 s)
 
 
 class Client:
@@ -135,6 +140,21 @@ def in_process(code: Path, n: int) -> tuple[list[float], list[float]]:
     return direct, handled
 
 
+def create_function(endpoint: str) -> None:
+    """The benchmark's function in the local AWS at `endpoint`, created with boto3 as a learner would."""
+    import boto3
+
+    from labkit.runtime.lambda_env import LOCAL_CREDENTIALS
+
+    lam = boto3.client(
+        "lambda", endpoint_url=endpoint, region_name="us-east-1",
+        aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+    lam.create_function(FunctionName=FUNCTION, Runtime="python3.12", Role=ROLE, Handler="app.handler",
+                        Code={"ZipFile": package()})
+
+
 def _serve(conn: Connection) -> None:
     """The child process: `labkit serve` on a free port until told to stop."""
     from labkit.aws.local import LocalAws
@@ -155,6 +175,7 @@ def package() -> bytes:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000, help="warm invokes per peer for the latency figures")
+    parser.add_argument("--rounds", type=int, default=10, help="latency rounds; the peers take turns, round by round")
     parser.add_argument("--seconds", type=float, default=2.0, help="duration of each throughput level")
     parser.add_argument("--levels", default="1,4,16", help="client concurrency levels for throughput")
     args = parser.parse_args()
@@ -170,54 +191,41 @@ def main() -> int:
     endpoint = parent.recv()
     host, port = endpoint.rsplit("/", 1)[-1].rsplit(":", 1)
     try:
-        import boto3
-
-        from labkit.runtime.lambda_env import LOCAL_CREDENTIALS
-
-        lam = boto3.client(
-            "lambda", endpoint_url=endpoint, region_name="us-east-1",
-            aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        )
-        lam.create_function(FunctionName=FUNCTION, Runtime="python3.12", Role=ROLE, Handler="app.handler",
-                            Code={"ZipFile": package()})
-
-        def labkit_client() -> Client:
-            return Client(host, int(port), LABKIT_PATH)
-
-        one = labkit_client()
-        ours = warm_latencies(one.invoke, n=args.n, warmup=200)
-        one.close()
-        ours_rate = {level: throughput(labkit_client, level, args.seconds) for level in levels}
+        create_function(endpoint)
+        with RiePeer(handler="app.handler", code_dir=code) as rie:
+            rie.start()
+            assert rie.port is not None
+            rie_port = rie.port
+            peers = {
+                "labkit": lambda: Client(host, int(port), LABKIT_PATH),
+                "RIE": lambda: Client("127.0.0.1", rie_port, INVOKE_PATH),
+            }
+            clients = {name: make() for name, make in peers.items()}
+            latencies = alternating_latencies(
+                {name: client.invoke for name, client in clients.items()}, args.n, args.rounds, settle_s=SETTLE_S
+            )
+            for client in clients.values():
+                client.close()
+            rates = {
+                level: {name: throughput(make, level, args.seconds, serial=name == "RIE") for name, make in peers.items()}
+                for level in levels
+            }
     finally:
         parent.send("stop")
         server.join(10)
 
-    with RiePeer(handler="app.handler", code_dir=code) as rie:
-        rie.start()
-        assert rie.port is not None
-        rie_port = rie.port
-
-        def rie_client() -> Client:
-            return Client("127.0.0.1", rie_port, INVOKE_PATH)
-
-        one = rie_client()
-        theirs = warm_latencies(one.invoke, n=args.n, warmup=200)
-        one.close()
-        theirs_rate = {level: throughput(rie_client, level, args.seconds, serial=True) for level in levels}
-
     direct, handled = in_process(code, args.n)
     shutil.rmtree(code, ignore_errors=True)
-    print(f"warm invoke over HTTP, {args.n} invokes each (labkit: single-port server + Lambda API; RIE: emulator)")
+    print(f"warm invoke over HTTP, {args.n} invokes each in {args.rounds} alternating rounds (labkit: single-port server + Lambda API; RIE: emulator)")
     print(f"{'':14}{'labkit':>12}{'RIE':>12}{'ratio':>9}  goal")
     for label, p, goal in (("warm p50", 50, 0.5), ("warm p99", 99, None)):
-        mine, peer = percentile(ours, p), percentile(theirs, p)
+        mine, peer = percentile(latencies["labkit"], p), percentile(latencies["RIE"], p)
         ratio = mine / peer
         verdict = "" if goal is None else (f"<= {goal}x " + ("met" if ratio <= goal else "MISSED"))
         print(f"{label:14}{mine * 1000:>9.3f} ms{peer * 1000:>9.3f} ms{ratio:>8.2f}x  {verdict}")
     print(f"throughput, {args.seconds:g} s per level (invokes/s; failed invokes in brackets)")
     for level in levels:
-        (mine, mine_failed), (peer, peer_failed) = ours_rate[level], theirs_rate[level]
+        (mine, mine_failed), (peer, peer_failed) = rates[level]["labkit"], rates[level]["RIE"]
         print(
             f"{'concurrency ' + str(level):14}{mine:>9.0f}/s [{mine_failed}]{peer:>9.0f}/s [{peer_failed}]"
             f"{mine / peer if peer else float('inf'):>7.2f}x"
