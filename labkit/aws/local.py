@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from labkit.aws import endpoint
-from labkit.aws.moto_app import MotoApp, create_app
+from labkit.aws.moto_app import ACCOUNT_ID, REGION, MotoApp, create_app
 from labkit.errors import LabkitError
 from labkit.security.enforce import Authorizer
 from labkit.service.server import ServiceServer
@@ -95,10 +95,12 @@ def lambda_service_factory(endpoint_url: str, backend: str = "process") -> Calla
         module = importlib.import_module(LAMBDA_SERVICE_MODULE)
         service: ServiceApp = module.LambdaService(endpoint_url, backend=backend)
         from labkit.observe import attach
+        from labkit.observe.sinks import BackendSink
         from labkit.triggers.apigateway import serve_function_urls
 
         serve_function_urls(service)  # type: ignore[arg-type]
-        attach(service)  # its functions' logs, metrics and traces go to this local AWS
+        # its functions' logs, metrics and traces go to this local AWS, whose moto runs in this process
+        attach(service, sink=BackendSink(ACCOUNT_ID, REGION))
         return service
 
     return build

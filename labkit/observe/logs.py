@@ -4,12 +4,13 @@ With ``LoggingConfig.LogFormat = JSON`` Lambda writes its platform lines as JSON
 (``{"time", "type": "platform.start" | "platform.report" | "platform.initReport", "record"}``)
 and drops the END line; the function's own output stays as the runtime wrote it (awslambdaric
 writes JSON for the ``logging`` module when ``AWS_LAMBDA_LOG_FORMAT=JSON``). ``SystemLogLevel``
-WARN drops the INFO platform records, as on AWS.
+WARN drops the INFO platform records, as on AWS. Empty lines are left out: CloudWatch Logs takes
+no empty message (on AWS the line would keep its newline).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from labkit.runtime.invocation import Invocation, Report
@@ -20,39 +21,35 @@ MAX_BATCH_BYTES = 1_048_576  # PutLogEvents: bytes per call (each event counts 2
 _SYSTEM_LEVELS = {"DEBUG": 0, "INFO": 1, "WARN": 2}
 
 
-@dataclass(frozen=True)
-class LogEvent:
-    """One event of a log stream (timestamp in epoch milliseconds, as CloudWatch Logs keeps it)."""
-
-    group: str
-    stream: str
-    timestamp: int
-    message: str
-
-
 def invocation_events(
-    invocation: Invocation, group: str, log_format: str = "Text", system_log_level: str | None = None
-) -> list[LogEvent]:
-    """The invocation's lines as log events of its environment's stream (REPORT stamped at its end)."""
+    invocation: Invocation, log_format: str = "Text", system_log_level: str | None = None
+) -> list[dict[str, Any]]:
+    """The invocation's lines as events of its environment's stream (``invocation.log_stream``), in
+    PutLogEvents' shape: ``{"timestamp": epoch milliseconds, "message"}``, REPORT stamped at its end."""
     start_ms = int(invocation.started_at * 1000)
     report = invocation.report
     end_ms = start_ms + int((report.init_ms or 0) + report.duration_ms)
+    lines = [line for line in invocation.logs.splitlines() if line]
+    if log_format != "JSON":
+        return [{"timestamp": end_ms if line.startswith("REPORT RequestId:") else start_ms, "message": line}
+                for line in lines]
     keep_info = _SYSTEM_LEVELS.get(system_log_level or "INFO", 1) <= _SYSTEM_LEVELS["INFO"]
     events = []
-    for line in invocation.logs.splitlines():
+    for line in lines:
         stamp = end_ms if line.startswith("REPORT RequestId:") else start_ms
-        if log_format == "JSON":
-            record = platform_record(line, invocation, stamp)
-            if record is not None:
-                if not keep_info or record == {}:
-                    continue
-                line = json.dumps(record, separators=(",", ":"))
-        events.append(LogEvent(group, invocation.log_stream, stamp, line))
+        record = platform_record(line, invocation, stamp)
+        if record is not None:
+            if not keep_info or record == {}:
+                continue
+            line = json.dumps(record, separators=(",", ":"))
+        events.append({"timestamp": stamp, "message": line})
     return events
 
 
 def platform_record(line: str, invocation: Invocation, stamp_ms: int) -> dict[str, Any] | None:
     """Lambda's JSON record for a platform line; {} for a line JSON logs leave out (END); None for others."""
+    if not line.startswith(("START RequestId: ", "END RequestId: ", "REPORT RequestId: ", "INIT_REPORT ")):
+        return None
     time_text = iso_timestamp(stamp_ms / 1000)
     if line.startswith("START RequestId: "):
         request_id, _, version = line[len("START RequestId: "):].partition(" Version: ")
@@ -60,19 +57,28 @@ def platform_record(line: str, invocation: Invocation, stamp_ms: int) -> dict[st
     if line.startswith("END RequestId: "):
         return {}
     if line.startswith("REPORT RequestId: "):
-        return {"time": time_text, "type": "platform.report", "record": report_record(Report.parse(line))}
-    if line.startswith("INIT_REPORT "):
-        fields = dict(part.split(": ", 1) for part in line[len("INIT_REPORT "):].split("\t") if ": " in part)
-        record: dict[str, Any] = {
-            "initializationType": "on-demand",
-            "phase": fields.get("Phase", "init"),
-            "status": fields.get("Status", "success"),
-            "metrics": {"durationMs": float(fields.get("Init Duration", "0 ms").split()[0])},
-        }
-        if "Error Type" in fields:
-            record["errorType"] = fields["Error Type"]
-        return {"time": time_text, "type": "platform.initReport", "record": record}
-    return None
+        report = as_shown(invocation.report) if line == invocation.report.line else Report.parse(line)
+        return {"time": time_text, "type": "platform.report", "record": report_record(report)}
+    fields = dict(part.split(": ", 1) for part in line[len("INIT_REPORT "):].split("\t") if ": " in part)
+    record: dict[str, Any] = {
+        "initializationType": "on-demand",
+        "phase": fields.get("Phase", "init"),
+        "status": fields.get("Status", "success"),
+        "metrics": {"durationMs": float(fields.get("Init Duration", "0 ms").split()[0])},
+    }
+    if "Error Type" in fields:
+        record["errorType"] = fields["Error Type"]
+    return {"time": time_text, "type": "platform.initReport", "record": record}
+
+
+def as_shown(report: Report) -> Report:
+    """`report` with the figures its REPORT line shows (what ``Report.parse(report.line)`` reads back)."""
+    return dataclasses.replace(
+        report,
+        duration_ms=round(report.duration_ms, 2),
+        init_ms=None if report.init_ms is None else round(report.init_ms, 2),
+        error_type=report.error_type if report.status == "error" else None,
+    )
 
 
 def report_record(report: Report) -> dict[str, Any]:
@@ -91,23 +97,18 @@ def report_record(report: Report) -> dict[str, Any]:
     return record
 
 
-def batches(events: list[LogEvent]) -> list[tuple[str, str, list[dict[str, Any]]]]:
-    """PutLogEvents calls for `events`: per (group, stream), in time order, within the call's limits."""
-    by_stream: dict[tuple[str, str], list[LogEvent]] = {}
-    for event in events:
-        by_stream.setdefault((event.group, event.stream), []).append(event)
+def batches(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """PutLogEvents calls for one stream's `events` (in time order), within the call's limits."""
     calls = []
-    for (group, stream), stream_events in by_stream.items():
-        stream_events.sort(key=lambda e: e.timestamp)
-        batch: list[dict[str, Any]] = []
-        size = 0
-        for event in stream_events:
-            event_size = len(event.message.encode()) + 26
-            if batch and (len(batch) >= MAX_BATCH_EVENTS or size + event_size > MAX_BATCH_BYTES):
-                calls.append((group, stream, batch))
-                batch, size = [], 0
-            batch.append({"timestamp": event.timestamp, "message": event.message})
-            size += event_size
-        if batch:
-            calls.append((group, stream, batch))
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for event in events:
+        event_size = len(event["message"].encode()) + 26
+        if batch and (len(batch) >= MAX_BATCH_EVENTS or size + event_size > MAX_BATCH_BYTES):
+            calls.append(batch)
+            batch, size = [], 0
+        batch.append(event)
+        size += event_size
+    if batch:
+        calls.append(batch)
     return calls

@@ -36,9 +36,9 @@ COUNTER_METRICS = {
 Dimensions = tuple[tuple[str, str], ...]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Datum:
-    """One value of one metric at one time (lesson time, epoch seconds)."""
+    """One value of one metric at one time (lesson time, epoch seconds); made several times per invocation."""
 
     namespace: str
     name: str
@@ -93,18 +93,26 @@ class CounterWatch:
             if increase > 0 and dims:
                 out.append(Datum(NAMESPACE, metric, dims, increase, "Count", at))
         last = self.last_sample.get(name, -math.inf)
-        for when, concurrency in metrics.samples:
-            if when > last:
-                out.append(Datum(NAMESPACE, "ConcurrentExecutions", dims, concurrency, "Count", when))
+        out += [Datum(NAMESPACE, "ConcurrentExecutions", dims, concurrency, "Count", when)
+                for when, concurrency in _newer(metrics.samples, last)]
         if metrics.samples:
             self.last_sample[name] = max(last, metrics.samples[-1][0])
         if dims:
             last = self.last_age.get(name, -math.inf)
             out += [Datum(NAMESPACE, "IteratorAge", dims, age, "Milliseconds", when)
-                    for when, age in metrics.iterator_ages if when > last]
+                    for when, age in _newer(metrics.iterator_ages, last)]
             if metrics.iterator_ages:
                 self.last_age[name] = max(last, metrics.iterator_ages[-1][0])
         return out
+
+
+def _newer(series: list[tuple[float, Any]], last: float) -> list[tuple[float, Any]]:
+    """The samples at the end of `series` (oldest first) taken after `last`: a busy function's series
+    holds up to 100,000 of them, so it is read from its end."""
+    start = len(series)
+    while start and series[start - 1][0] > last:
+        start -= 1
+    return series[start:]
 
 
 def emf_data(line: str, at: float) -> list[Datum]:

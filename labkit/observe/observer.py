@@ -10,11 +10,14 @@ background thread and in batches, off the invoke path:
 * Lambda's own trace segments for functions with ``TracingConfig`` Active, next to those the
   function's X-Ray SDK sends to the observer's daemon;
 
-then evaluates the metric alarms (:mod:`labkit.observe.alarms`). ``flush()`` waits until all of
+then evaluates the metric alarms (:mod:`labkit.observe.alarms`). Logs and metrics go through a
+sink (:mod:`labkit.observe.sinks`): straight into moto's backends when the local AWS runs in this
+process (what the local AWS attaches), through boto3 otherwise. ``flush()`` waits until all of
 that is done for every invoke so far; ``close()`` flushes and stops the thread.
 """
 from __future__ import annotations
 
+import operator
 import threading
 import time
 from collections import deque
@@ -23,6 +26,7 @@ from typing import Any
 
 from labkit.observe import logs, metrics
 from labkit.observe.alarms import AlarmChange, AlarmEvaluator
+from labkit.observe.sinks import ClientSink, CloudWatchSink, LogStreamMissingError
 from labkit.observe.summary import FunctionSummary, summarize
 from labkit.observe.traces import (
     Trace,
@@ -44,6 +48,7 @@ from labkit.service.models import VersionConfig
 RECENT_INVOCATIONS = 10_000
 CLIENT_TIMEOUT_S = 5
 ALARM_EVERY_S = 1.0  # real seconds between alarm evaluations when nothing new arrives
+_timestamp = operator.itemgetter("timestamp")
 
 
 class NotObservedError(LabkitError, RuntimeError):
@@ -70,10 +75,14 @@ class InvocationSummary:
 class ServiceObserver:
     """Logs, metrics, traces and alarms of one Lambda service (see the module docstring)."""
 
-    def __init__(self, service: Any, clients: ClientFactory, *, interval_s: float = 1.0) -> None:
+    def __init__(
+        self, service: Any, clients: ClientFactory, *, interval_s: float = 1.0, sink: CloudWatchSink | None = None
+    ) -> None:
         self.service = service
         self.clock: LessonClock = service.clock
         self._clients = clients
+        self.sink: CloudWatchSink = sink or ClientSink(clients)
+        """Where log events and metric data go (moto's backends in this process, or boto3)."""
         self._interval_s = interval_s
         self.daemon = TraceDaemon()
         self.invocations: deque[InvocationSummary] = deque(maxlen=RECENT_INVOCATIONS)
@@ -85,8 +94,6 @@ class ServiceObserver:
         self._flush_wanted = False
         self._known_streams: set[tuple[str, str]] = set()
         self._counters = metrics.CounterWatch()
-        self._logs: Any = None
-        self._cloudwatch: Any = None
         self._alarms: AlarmEvaluator | None = None
         self.last_error: str | None = None
         self._evaluated_at = 0.0
@@ -189,23 +196,20 @@ class ServiceObserver:
                 self._cond.notify_all()
 
     def _ship(self, batch: list[tuple[InvokeRecord, float]]) -> None:
-        if self._cloudwatch is None:
-            self._cloudwatch = self.client("cloudwatch")
-            self._logs = self.client("logs")
-            self._alarms = AlarmEvaluator(self._cloudwatch, self.clock, sns=lambda: self.client("sns"))
-        events: list[logs.LogEvent] = []
+        if self._alarms is None:
+            self._alarms = AlarmEvaluator(self.client("cloudwatch"), self.clock, sns=lambda: self.client("sns"))
+        streams: dict[tuple[str, str], list[dict[str, Any]]] = {}
         data: list[metrics.Datum] = []
         for record, at in batch:
             config, invocation = record.config, record.invocation
             name = config.function_name
-            group = config.log_group or f"/aws/lambda/{name}"
-            line_events = logs.invocation_events(invocation, group, config.log_format, config.system_log_level)
-            events += line_events
+            events = logs.invocation_events(invocation, config.log_format, config.system_log_level)
+            streams.setdefault((config.log_group or f"/aws/lambda/{name}", invocation.log_stream), []).extend(events)
             data += metrics.invocation_data(
                 name, invocation.error is not None, invocation.report.duration_ms, at, record.async_received_at
             )
-            for event in line_events:
-                data += metrics.emf_data(event.message, at)
+            for event in events:
+                data += metrics.emf_data(event["message"], at)
             trace_id = None
             if record.trace_header:
                 trace_id = parse_header(record.trace_header)["Root"]
@@ -217,21 +221,12 @@ class ServiceObserver:
                 InvocationSummary(name, at, invocation.request_id, invocation.report.duration_ms,
                                   invocation.report.init_ms, invocation.error is not None, trace_id)
             )
-        for group, stream, log_events in logs.batches(events):
-            self._ensure_stream(group, stream)
-            try:
-                self._logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=log_events)
-            except Exception as exc:  # the group or stream was deleted: create it again, as Lambda does
-                if "ResourceNotFound" not in str(exc):
-                    raise
-                self._known_streams = {known for known in self._known_streams if known[0] != group}
-                self._ensure_stream(group, stream)
-                self._logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=log_events)
+        for (group, stream), events in streams.items():
+            events.sort(key=_timestamp)  # an environment's invocations arrive in order; its REPORT lines may not
+            self._put_log_events(group, stream, events)
         self._put(data)
 
     def _ship_counters(self) -> None:
-        if self._cloudwatch is None:
-            return
         now = self.clock.now()
         data: list[metrics.Datum] = []
         for name in [ACCOUNT, *self.service.limiter.names()]:
@@ -240,30 +235,25 @@ class ServiceObserver:
 
     def _put(self, data: list[metrics.Datum]) -> None:
         for namespace, metric_data in metrics.put_calls(data):
-            self._cloudwatch.put_metric_data(Namespace=namespace, MetricData=metric_data)
+            self.sink.put_metric_data(namespace, metric_data)
 
-    def _ensure_stream(self, group: str, stream: str) -> None:
-        if (group, stream) in self._known_streams:
-            return
-        known_groups = {g for g, _ in self._known_streams}
-        if group not in known_groups:
-            _create(self._logs.create_log_group, logGroupName=group)
-        _create(self._logs.create_log_stream, logGroupName=group, logStreamName=stream)
-        self._known_streams.add((group, stream))
-
-
-def _create(call: Any, **kwargs: str) -> None:
-    """Create a log group or stream; one that exists already is fine."""
-    try:
-        call(**kwargs)
-    except Exception as exc:  # botocore's ClientError, whose class lives on the client
-        if "ResourceAlreadyExists" not in str(exc):
-            raise
+    def _put_log_events(self, group: str, stream: str, events: list[dict[str, Any]]) -> None:
+        if (group, stream) not in self._known_streams:
+            self.sink.create_stream(group, stream)
+            self._known_streams.add((group, stream))
+        try:
+            self.sink.put_log_events(group, stream, events)
+        except LogStreamMissingError:  # the group or stream was deleted: create it again, as Lambda does
+            self.sink.create_stream(group, stream)
+            self.sink.put_log_events(group, stream, events)
 
 
-def attach(service: Any, clients: ClientFactory | None = None) -> ServiceObserver:
-    """Observe `service` (a LambdaService): its logs, metrics, traces and alarms go to the local AWS."""
-    observer = ServiceObserver(service, clients or _local_clients(service))
+def attach(service: Any, clients: ClientFactory | None = None, *, sink: CloudWatchSink | None = None) -> ServiceObserver:
+    """Observe `service` (a LambdaService): its logs, metrics, traces and alarms go to the local AWS.
+
+    `sink` is where logs and metrics go: a :class:`labkit.observe.sinks.BackendSink` when that local
+    AWS runs in this process; by default boto3 clients (`clients`, else ones for the service's endpoint)."""
+    observer = ServiceObserver(service, clients or _local_clients(service), sink=sink)
     service.add_observer(observer)
     return observer
 

@@ -19,28 +19,28 @@ def invocation(error: bool = False, init_ms: float | None = 120.5) -> Invocation
 
 
 def test_text_format_keeps_lines_and_stamps_the_report_at_the_end() -> None:
-    events = logs.invocation_events(invocation(), "/aws/lambda/f")
-    assert [e.message for e in events][:3] == [f"START RequestId: {REQUEST} Version: $LATEST", "hello",
+    events = logs.invocation_events(invocation())
+    assert [e["message"] for e in events][:3] == [f"START RequestId: {REQUEST} Version: $LATEST", "hello",
                                                f"END RequestId: {REQUEST}"]
-    assert events[-1].timestamp == 1_700_000_000_000 + 132 and events[0].timestamp == 1_700_000_000_000
+    assert events[-1]["timestamp"] == 1_700_000_000_000 + 132 and events[0]["timestamp"] == 1_700_000_000_000
 
 
 def test_json_format_writes_platform_records_and_drops_end() -> None:
-    events = logs.invocation_events(invocation(), "/aws/lambda/f", "JSON")
-    assert len(events) == 3 and events[1].message == "hello"
-    start, report = json.loads(events[0].message), json.loads(events[2].message)
+    events = logs.invocation_events(invocation(), "JSON")
+    assert len(events) == 3 and events[1]["message"] == "hello"
+    start, report = json.loads(events[0]["message"]), json.loads(events[2]["message"])
     assert start["type"] == "platform.start" and start["record"] == {"requestId": REQUEST, "version": "$LATEST"}
     assert report["type"] == "platform.report" and report["record"]["metrics"] == {
         "durationMs": 12.34, "billedDurationMs": 133, "memorySizeMB": 128, "maxMemoryUsedMB": 40, "initDurationMs": 120.5}
     assert report["time"].endswith("Z")
-    assert [e.message for e in logs.invocation_events(invocation(), "/g", "JSON", "WARN")] == ["hello"]
+    assert [e["message"] for e in logs.invocation_events(invocation(), "JSON", "WARN")] == ["hello"]
 
 
 def test_log_batches_respect_put_log_events_limits() -> None:
-    events = [logs.LogEvent("/g", "s", i, "x" * 1000) for i in range(2000, 0, -1)]
+    events = [{"timestamp": i, "message": "x" * 1000} for i in range(2000)]
     calls = logs.batches(events)
-    assert len(calls) == 2 and sum(len(c[2]) for c in calls) == 2000
-    assert calls[0][2][0]["timestamp"] == 1
+    assert len(calls) == 2 and sum(len(c) for c in calls) == 2000
+    assert calls[0][0] == events[0] and len(calls[0]) * 1026 <= logs.MAX_BATCH_BYTES < (len(calls[0]) + 1) * 1026
 
 
 def test_emf_lines_give_one_datum_per_value_and_dimension_set() -> None:
