@@ -8,6 +8,7 @@ import re
 import threading
 import zipfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 
 from labkit.aws.local import LocalAws
 from labkit.observe import ServiceObserver, attach
+from labkit.observe.sinks import BackendSink, ClientSink
 from labkit.runtime.layers import powertools_layer
 from labkit.service.clock import LessonClock
 from labkit.service.lambda_service import LambdaService
@@ -90,9 +92,10 @@ class Local:
         return sum(point[statistic] for point in answer["Datapoints"])
 
 
-@pytest.fixture
-def local(tmp_path: Path) -> Iterator[Local]:
-    yield from _local(tmp_path, "process")
+@pytest.fixture(params=["backends"])
+def local(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Local]:
+    """The local AWS, its observer shipping into moto's backends; `indirect` "boto3": through boto3 instead."""
+    yield from _local(tmp_path, "process", request.param)
 
 
 @pytest.fixture
@@ -101,11 +104,12 @@ def local_on(tmp_path: Path, backend: str) -> Iterator[Local]:
     yield from _local(tmp_path, backend)
 
 
-def _local(tmp_path: Path, backend: str) -> Iterator[Local]:
+def _local(tmp_path: Path, backend: str, sink: str = "backends") -> Iterator[Local]:
     service = LambdaService(clock=LessonClock(speed=1), data_dir=tmp_path / "lambda", idle_timeout_s=60, backend=backend)
     aws = LocalAws.start(lambda_app=service)
+    aws.reset()  # moto's backends are the process's: no logs or metrics of an earlier test
     service.endpoint_url = aws.endpoint_url
-    observer = attach(service)
+    observer = attach(service, sink=BackendSink() if sink == "backends" else None)
     try:
         yield Local(aws, service, observer)
     finally:
@@ -114,6 +118,10 @@ def _local(tmp_path: Path, backend: str) -> Iterator[Local]:
     assert not [t for t in threading.enumerate() if t.name in ("labkit-observe", "labkit-xray-daemon")]
 
 
+BOTH_SINKS = pytest.mark.parametrize("local", ["backends", "boto3"], indirect=True)
+
+
+@BOTH_SINKS
 def test_logs_land_in_the_functions_group_one_stream_per_environment(local: Local) -> None:
     local.create("hello")
     request_ids = [local.invoke("hello")["ResponseMetadata"]["RequestId"] for _ in range(3)]
@@ -129,6 +137,7 @@ def test_logs_land_in_the_functions_group_one_stream_per_environment(local: Loca
     assert len(found) == 3 and len(request_ids) == 3
 
 
+@BOTH_SINKS
 def test_json_log_format_turns_platform_lines_into_records(local: Local) -> None:
     local.create("structured", LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "INFO"})
     config = local.lam.get_function_configuration(FunctionName="structured")["LoggingConfig"]
@@ -149,6 +158,7 @@ def test_json_log_format_turns_platform_lines_into_records(local: Local) -> None
     assert application["level"] == "INFO" and application["requestId"] == request_id
 
 
+@BOTH_SINKS
 def test_metrics_count_the_invocations_made(local: Local) -> None:
     local.create("counted")
     for event in [{}, {}, {"fail": True}, {}, {"fail": True}]:
@@ -238,6 +248,7 @@ def test_a_traced_function_has_init_invocation_and_boto3_subsegments(local_on: L
     assert "Initialization" not in [span.name for span in second.spans]
 
 
+@BOTH_SINKS
 def test_a_deleted_log_group_comes_back_and_bad_questions_get_clear_errors(local: Local) -> None:
     from labkit.errors import ConfigurationError, LabkitError
     from labkit.observe import AlarmNotFoundError
@@ -251,8 +262,101 @@ def test_a_deleted_log_group_comes_back_and_bad_questions_get_clear_errors(local
     assert local.observer.last_error is None
     messages = [e["message"] for e in local.logs.filter_log_events(logGroupName="/aws/lambda/phoenix")["events"]]
     assert sum(m.startswith("REPORT") for m in messages) == 1
+    stream = local.logs.describe_log_streams(logGroupName="/aws/lambda/phoenix")["logStreams"][0]["logStreamName"]
+    local.logs.delete_log_stream(logGroupName="/aws/lambda/phoenix", logStreamName=stream)
+    local.invoke("phoenix")
+    local.observer.flush()
+    assert local.observer.last_error is None
+    events = local.logs.get_log_events(logGroupName="/aws/lambda/phoenix", logStreamName=stream)["events"]
+    assert sum(e["message"].startswith("REPORT") for e in events) == 1
     with pytest.raises(AlarmNotFoundError, match="put_metric_alarm"):
         local.observer.alarm_state("no-such-alarm")
     with pytest.raises(ConfigurationError, match="period_s"):
         local.observer.summary("phoenix", period_s=0)
     assert issubclass(AlarmNotFoundError, LabkitError)
+
+
+def test_the_local_aws_ships_into_its_own_moto_backends_without_a_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    from labkit.aws.moto_app import MotoApp
+    from labkit.observe import observer as observer_of
+
+    requests: list[str] = []
+    serve = MotoApp.__call__
+
+    def recording(app: MotoApp, environ: dict[str, Any], start_response: Any) -> Any:
+        requests.append(f"{environ.get('HTTP_X_AMZ_TARGET', '')} {environ.get('PATH_INFO', '')}")
+        return serve(app, environ, start_response)
+
+    monkeypatch.setattr(MotoApp, "__call__", recording)
+    with LocalAws.start() as aws:  # labkit's own Lambda service, observed as `labkit.aws.start()` does it
+        aws.reset()
+        local = Local(aws, aws.lambda_app.app, observer_of(aws))  # type: ignore[attr-defined]
+        local.create("direct")
+        local.invoke("direct", {"emf": 2})
+        assert local.observer.flush()
+        assert isinstance(local.observer.sink, BackendSink) and local.observer.last_error is None
+        messages = [e["message"] for e in local.logs.filter_log_events(logGroupName="/aws/lambda/direct")["events"]]
+        assert "hello from the handler" in messages
+        assert local.metric_sum("Invocations", [{"Name": "FunctionName", "Value": "direct"}]) == 1
+        assert local.metric_sum("Orders", [{"Name": "service", "Value": "cart"}], namespace="Shop") == 2
+    shipped = [r for r in requests if any(op in r for op in ("PutLogEvents", "CreateLogStream", "PutMetricData"))]
+    assert any("FilterLogEvents" in r for r in requests) and shipped == []
+
+
+def test_what_the_backend_sink_stores_reads_back_as_what_boto3_sent() -> None:
+    from labkit.observe import metrics
+
+    now = dt.datetime.now(dt.timezone.utc).timestamp()
+    events = [{"timestamp": int((now - 5 + i / 4) * 1000), "message": message}
+              for i, message in enumerate(["START RequestId: 1 Version: $LATEST", "héllo ✓", '{"level":"INFO"}',
+                                           "REPORT RequestId: 1\tDuration: 1.00 ms\t"])]
+    data = [metrics.Datum("*", "Duration", (("FunctionName", "f"),), value, "Milliseconds", now - 3.5 + value / 10)
+            for value in (1, 2.5, 7)]
+    data += [metrics.Datum("*", "Orders", (), 3, "Count", now - 60), metrics.Datum("*", "Orders", (), 4, "Count", now)]
+    with LocalAws.start() as aws:
+        sinks = {"Sent": ClientSink(aws.client), "Stored": BackendSink()}
+        for prefix, sink in sinks.items():
+            sink.create_stream(f"/{prefix}", "stream")
+            sink.create_stream(f"/{prefix}", "stream")  # twice: one that exists is fine
+            sink.put_log_events(f"/{prefix}", "stream", events)
+            for _, entries in metrics.put_calls([replace(datum, namespace=prefix) for datum in data]):
+                sink.put_metric_data(prefix, entries)
+            with pytest.raises(LookupError):
+                sink.put_log_events(f"/{prefix}", "no-such-stream", events)
+        logs, cloudwatch = aws.client("logs"), aws.client("cloudwatch")
+        start, end = dt.datetime.fromtimestamp(now - 120, dt.timezone.utc), dt.datetime.fromtimestamp(now + 60, dt.timezone.utc)
+
+        def reads(prefix: str) -> dict[str, Any]:
+            group = f"/{prefix}"
+            return _without_volatile({
+                "group": logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"],
+                "streams": logs.describe_log_streams(logGroupName=group)["logStreams"],
+                "events": logs.get_log_events(logGroupName=group, logStreamName="stream", startFromHead=True)["events"],
+                "filtered": logs.filter_log_events(logGroupName=group, filterPattern="REPORT")["events"],
+                "statistics": [cloudwatch.get_metric_statistics(
+                    Namespace=prefix, MetricName=name, Dimensions=dimensions, StartTime=start, EndTime=end, Period=60,
+                    Statistics=["SampleCount", "Sum", "Minimum", "Maximum", "Average"])["Datapoints"]
+                    for name, dimensions in [("Duration", [{"Name": "FunctionName", "Value": "f"}]), ("Orders", [])]],
+                "data": cloudwatch.get_metric_data(StartTime=start, EndTime=end, MetricDataQueries=[
+                    {"Id": "p99", "MetricStat": {"Metric": {"Namespace": prefix, "MetricName": "Duration",
+                     "Dimensions": [{"Name": "FunctionName", "Value": "f"}]}, "Period": 60, "Stat": "Maximum"}},
+                    {"Id": "orders", "MetricStat": {"Metric": {"Namespace": prefix, "MetricName": "Orders"},
+                     "Period": 60, "Stat": "Sum"}}])["MetricDataResults"],
+                "metrics": sorted((m["MetricName"], str(m["Dimensions"])) for m in
+                                  cloudwatch.list_metrics(Namespace=prefix)["Metrics"]),
+            }, prefix)
+
+        sent, stored = reads("Sent"), reads("Stored")
+        assert sent == stored
+        assert [e["message"] for e in stored["events"]] == [e["message"] for e in events]
+        assert stored["statistics"][0] and stored["data"][1]["Values"]
+
+
+def _without_volatile(answer: Any, prefix: str) -> Any:
+    """`answer` without what differs between two puts of the same data (times of ingestion, ids, names)."""
+    volatile = {"ingestionTime", "eventId", "creationTime", "lastIngestionTime", "uploadSequenceToken", "ResponseMetadata"}
+    if isinstance(answer, dict):
+        return {k: _without_volatile(v, prefix) for k, v in answer.items() if k not in volatile}
+    if isinstance(answer, list):
+        return [_without_volatile(v, prefix) for v in answer]
+    return answer.replace(prefix, "<prefix>") if isinstance(answer, str) else answer

@@ -7,6 +7,7 @@ from labkit.observe import logs, metrics
 from labkit.observe.alarms import decide
 from labkit.observe.traces import build_trace, lambda_documents, parse_header, sampled_header
 from labkit.runtime.invocation import Invocation, Report
+from labkit.service.invoke import FunctionMetrics
 
 REQUEST = "8f5e1a4e-0000-4000-8000-000000000001"
 
@@ -34,6 +35,37 @@ def test_json_format_writes_platform_records_and_drops_end() -> None:
         "durationMs": 12.34, "billedDurationMs": 133, "memorySizeMB": 128, "maxMemoryUsedMB": 40, "initDurationMs": 120.5}
     assert report["time"].endswith("Z")
     assert [e["message"] for e in logs.invocation_events(invocation(), "JSON", "WARN")] == ["hello"]
+
+
+def test_empty_lines_are_left_out_as_cloudwatch_takes_no_empty_message() -> None:
+    report = Report(REQUEST, 1.0, 1, 128, 40)
+    spaced = Invocation(REQUEST, b"1", None, f"a\n\n \nb\n\n{report.line}\n", report, "env", 1.0, "s")
+    assert [e["message"] for e in logs.invocation_events(spaced)] == ["a", " ", "b", report.line]
+
+
+def test_a_report_as_its_line_shows_it_is_what_the_line_parses_back_to() -> None:
+    reports = [Report(REQUEST, 12.345, 13, 128, 40, 120.555), Report(REQUEST, 2.675, 3, 512, 70),
+               Report(REQUEST, 0.004, 1, 128, 40, None, "error", "ValueError"),
+               Report(REQUEST, 3000.0, 3000, 128, 40, None, "timeout", "Sandbox.Timedout")]
+    for report in reports:
+        assert logs.as_shown(report) == Report.parse(report.line)
+    shown = Invocation(REQUEST, b"1", None, reports[0].line, reports[0], "env", 1.0, "s")
+    looks_alike = Invocation(REQUEST, b"1", None, reports[1].line, reports[0], "env", 1.0, "s")
+    for invocation_ in (shown, looks_alike):
+        record = json.loads(logs.invocation_events(invocation_, "JSON")[0]["message"])["record"]
+        assert record == logs.report_record(Report.parse(invocation_.logs))
+
+
+def test_counter_watch_sends_each_concurrency_step_once() -> None:
+    def counters(samples: list[tuple[float, int]]) -> FunctionMetrics:
+        return FunctionMetrics("f", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, samples)
+
+    watch = metrics.CounterWatch()
+    first = watch.data(counters([(1.0, 1), (2.0, 2)]), 2.5)
+    again = watch.data(counters([(1.0, 1), (2.0, 2), (3.0, 1), (4.0, 0)]), 4.5)
+    assert [(d.timestamp, d.value) for d in first] == [(1.0, 1), (2.0, 2)]
+    assert [(d.timestamp, d.value) for d in again] == [(3.0, 1), (4.0, 0)]
+    assert watch.data(counters([(3.0, 1), (4.0, 0)]), 5.0) == []
 
 
 def test_log_batches_respect_put_log_events_limits() -> None:
