@@ -6,7 +6,8 @@ Both peers get the same handler, the same event and the same client: raw HTTP/1.
 ``http.client`` on a kept-alive connection (TCP_NODELAY), ``POST /2015-03-31/functions/<name>/invocations``.
 labkit's side is the whole path a boto3 call takes: the single-port server (``labkit serve``, here
 started in a child process), Lambda's REST API, the service's concurrency accounting, and the
-function's warm execution environment. The RIE serves one invoke at a time: overlapping invokes
+function's warm execution environment. A third peer, the floor (``bench/forwarder.py``), is a bare
+Python forwarder to the same awslambdaric: what the process layout and the sockets alone cost. The RIE serves one invoke at a time: overlapping invokes
 crash it (SIGSEGV in rapidcore's ``Server.Invoke``, aws-sam-cli 1.170.0), so its clients take turns
 (a lock on the client side), which is what queueing in front of it would give.
 
@@ -40,6 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.forwarder import BareForwarder
 from bench.peers import INVOKE_PATH, RiePeer, alternating_latencies, percentile, warm_latencies
 
 HANDLER = "def handler(event, context):\n    return {'ok': True, 'echo': event}\n"
@@ -192,13 +194,14 @@ def main() -> int:
     host, port = endpoint.rsplit("/", 1)[-1].rsplit(":", 1)
     try:
         create_function(endpoint)
-        with RiePeer(handler="app.handler", code_dir=code) as rie:
+        with RiePeer(handler="app.handler", code_dir=code) as rie, BareForwarder("app.handler", code) as floor:
             rie.start()
-            assert rie.port is not None
-            rie_port = rie.port
+            assert rie.port is not None and floor.port is not None
+            rie_port, floor_port = rie.port, floor.port
             peers = {
                 "labkit": lambda: Client(host, int(port), LABKIT_PATH),
                 "RIE": lambda: Client("127.0.0.1", rie_port, INVOKE_PATH),
+                "floor": lambda: Client("127.0.0.1", floor_port, LABKIT_PATH),
             }
             clients = {name: make() for name, make in peers.items()}
             latencies = alternating_latencies(
@@ -206,8 +209,8 @@ def main() -> int:
             )
             for client in clients.values():
                 client.close()
-            rates = {
-                level: {name: throughput(make, level, args.seconds, serial=name == "RIE") for name, make in peers.items()}
+            rates = {  # the floor serves one connection at a time: no throughput for it
+                level: {name: throughput(peers[name], level, args.seconds, serial=name == "RIE") for name in ("labkit", "RIE")}
                 for level in levels
             }
     finally:
@@ -217,12 +220,15 @@ def main() -> int:
     direct, handled = in_process(code, args.n)
     shutil.rmtree(code, ignore_errors=True)
     print(f"warm invoke over HTTP, {args.n} invokes each in {args.rounds} alternating rounds (labkit: single-port server + Lambda API; RIE: emulator)")
-    print(f"{'':14}{'labkit':>12}{'RIE':>12}{'ratio':>9}  goal")
+    print(f"{'':14}{'labkit':>12}{'RIE':>12}{'ratio':>9}  goal          {'floor':>12}{'ratio':>9}")
     for label, p, goal in (("warm p50", 50, 0.5), ("warm p99", 99, None)):
-        mine, peer = percentile(latencies["labkit"], p), percentile(latencies["RIE"], p)
+        mine, peer, least = (percentile(latencies[name], p) for name in ("labkit", "RIE", "floor"))
         ratio = mine / peer
         verdict = "" if goal is None else (f"<= {goal}x " + ("met" if ratio <= goal else "MISSED"))
-        print(f"{label:14}{mine * 1000:>9.3f} ms{peer * 1000:>9.3f} ms{ratio:>8.2f}x  {verdict}")
+        print(f"{label:14}{mine * 1000:>9.3f} ms{peer * 1000:>9.3f} ms{ratio:>8.2f}x  {verdict:12}"
+              f"{least * 1000:>9.3f} ms{least / peer:>8.2f}x")
+    print("floor: a bare Python forwarder to the same awslambdaric (bench/forwarder.py), the least any Python "
+          "server in front of the real runtime client costs here")
     print(f"throughput, {args.seconds:g} s per level (invokes/s; failed invokes in brackets)")
     for level in levels:
         (mine, mine_failed), (peer, peer_failed) = rates[level]["labkit"], rates[level]["RIE"]
