@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from labkit.aws import endpoint
-from labkit.aws.moto_app import ACCOUNT_ID, REGION, MotoApp, create_app
+from labkit.aws.moto_app import MotoApp, create_app
 from labkit.errors import LabkitError
 from labkit.security.enforce import Authorizer
 from labkit.service.server import ServiceServer
@@ -95,12 +95,10 @@ def lambda_service_factory(endpoint_url: str, backend: str = "process") -> Calla
         module = importlib.import_module(LAMBDA_SERVICE_MODULE)
         service: ServiceApp = module.LambdaService(endpoint_url, backend=backend)
         from labkit.observe import attach
-        from labkit.observe.sinks import BackendSink
         from labkit.triggers.apigateway import serve_function_urls
 
         serve_function_urls(service)  # type: ignore[arg-type]
-        # its functions' logs, metrics and traces go to this local AWS, whose moto runs in this process
-        attach(service, sink=BackendSink(ACCOUNT_ID, REGION))
+        attach(service)  # its functions' logs, metrics and traces go to this local AWS
         return service
 
     return build
@@ -189,6 +187,7 @@ class LocalAws:
         server.authorizer = Authorizer(resource_policy=lambda arn: _function_policy(app, arn))
         local = cls(server, app, aws_app, triggers)
         server.start()
+        _RUNNING[local.endpoint_url] = local
         if warm:
             aws_app.warm_in_background()
         return local
@@ -233,6 +232,7 @@ class LocalAws:
         if self._closed:
             return
         self._closed = True
+        _RUNNING.pop(self.endpoint_url, None)
         self.triggers.close()
         _close(self.lambda_app)
         self.server.stop()
@@ -247,6 +247,15 @@ class LocalAws:
     def __repr__(self) -> str:
         state = "closed" if self._closed else "running"
         return f"<LocalAws {self.endpoint_url} {state}>"
+
+
+_RUNNING: dict[str, LocalAws] = {}
+"""The local AWSs of this process that serve, by endpoint URL."""
+
+
+def in_process(endpoint_url: str | None) -> bool:
+    """Whether `endpoint_url` is served by a local AWS of this process (whose moto backends are this process's)."""
+    return endpoint_url in _RUNNING
 
 
 class _Deferred:

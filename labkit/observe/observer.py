@@ -12,7 +12,7 @@ background thread and in batches, off the invoke path:
 
 then evaluates the metric alarms (:mod:`labkit.observe.alarms`). Logs and metrics go through a
 sink (:mod:`labkit.observe.sinks`): straight into moto's backends when the local AWS runs in this
-process (what the local AWS attaches), through boto3 otherwise. ``flush()`` waits until all of
+process (the usual case), through boto3 otherwise. ``flush()`` waits until all of
 that is done for every invoke so far; ``close()`` flushes and stops the thread.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 
 from labkit.observe import logs, metrics
 from labkit.observe.alarms import AlarmChange, AlarmEvaluator
-from labkit.observe.sinks import ClientSink, CloudWatchSink, LogStreamMissingError
+from labkit.observe.sinks import BackendSink, ClientSink, CloudWatchSink, LogStreamMissingError
 from labkit.observe.summary import FunctionSummary, summarize
 from labkit.observe.traces import (
     Trace,
@@ -251,11 +251,21 @@ class ServiceObserver:
 def attach(service: Any, clients: ClientFactory | None = None, *, sink: CloudWatchSink | None = None) -> ServiceObserver:
     """Observe `service` (a LambdaService): its logs, metrics, traces and alarms go to the local AWS.
 
-    `sink` is where logs and metrics go: a :class:`labkit.observe.sinks.BackendSink` when that local
-    AWS runs in this process; by default boto3 clients (`clients`, else ones for the service's endpoint)."""
+    Logs and metrics go to `sink`; by default straight into moto's backends when the service's local
+    AWS runs in this process (and no `clients` are given), else through boto3 (`clients`, or clients
+    of the service's endpoint)."""
+    if sink is None and clients is None:
+        sink = _in_process_sink(service)
     observer = ServiceObserver(service, clients or _local_clients(service), sink=sink)
     service.add_observer(observer)
     return observer
+
+
+def _in_process_sink(service: Any) -> CloudWatchSink | None:
+    """moto's backends, when the service's endpoint is a local AWS of this process; else None."""
+    from labkit.aws.local import in_process
+
+    return BackendSink() if in_process(getattr(service, "endpoint_url", None)) else None
 
 
 def _local_clients(service: Any) -> ClientFactory:

@@ -109,7 +109,8 @@ def _local(tmp_path: Path, backend: str, sink: str = "backends") -> Iterator[Loc
     aws = LocalAws.start(lambda_app=service)
     aws.reset()  # moto's backends are the process's: no logs or metrics of an earlier test
     service.endpoint_url = aws.endpoint_url
-    observer = attach(service, sink=BackendSink() if sink == "backends" else None)
+    observer = attach(service, sink=ClientSink(aws.client) if sink == "boto3" else None)
+    assert isinstance(observer.sink, BackendSink if sink == "backends" else ClientSink)
     try:
         yield Local(aws, service, observer)
     finally:
@@ -276,7 +277,9 @@ def test_a_deleted_log_group_comes_back_and_bad_questions_get_clear_errors(local
     assert issubclass(AlarmNotFoundError, LabkitError)
 
 
-def test_the_local_aws_ships_into_its_own_moto_backends_without_a_request(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_local_aws_ships_into_its_own_moto_backends_without_a_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from labkit.aws.moto_app import MotoApp
     from labkit.observe import observer as observer_of
 
@@ -301,6 +304,11 @@ def test_the_local_aws_ships_into_its_own_moto_backends_without_a_request(monkey
         assert local.metric_sum("Orders", [{"Name": "service", "Value": "cart"}], namespace="Shop") == 2
     shipped = [r for r in requests if any(op in r for op in ("PutLogEvents", "CreateLogStream", "PutMetricData"))]
     assert any("FilterLogEvents" in r for r in requests) and shipped == []
+    elsewhere = LambdaService(aws.endpoint_url, data_dir=tmp_path / "lambda")  # that local AWS is closed now
+    try:
+        assert isinstance(attach(elsewhere).sink, ClientSink)
+    finally:
+        elsewhere.close()
 
 
 def test_what_the_backend_sink_stores_reads_back_as_what_boto3_sent() -> None:
