@@ -92,6 +92,10 @@ class ProgressStore:
             raise
 
 
+_KEEP_WHOLE = "text-align:left; white-space:nowrap"
+"""Style of the name and status cells: "08.cheapest-mem" and "· not started" never break across lines."""
+
+
 @dataclass(frozen=True)
 class ProgressRow:
     chapter: str
@@ -140,11 +144,15 @@ class ProgressReport:
             done = sum(row.progress.passed for row in rows)
             body.append(f'<tr><th colspan="4" style="text-align:left">Chapter {chapter} ({done}/{len(rows)})</th></tr>')
             body += [
-                f"<tr><td><code>{html.escape(row.name)}</code></td><td>{html.escape(row.title)}</td>"
-                f"<td>{row.status}</td><td>{row.progress.attempts}</td></tr>"
+                f'<tr><td style="{_KEEP_WHOLE}"><code style="white-space:nowrap">{html.escape(row.name)}</code></td>'
+                f'<td style="text-align:left">{html.escape(row.title)}</td>'
+                f'<td style="{_KEEP_WHOLE}">{row.status}</td><td>{row.progress.attempts}</td></tr>'
                 for row in rows
             ]
-        head = "<tr><th>exercise</th><th>title</th><th>status</th><th>attempts</th></tr>"
+        head = (
+            '<tr><th style="text-align:left">exercise</th><th style="text-align:left">title</th>'
+            '<th style="text-align:left">status</th><th>attempts</th></tr>'
+        )
         return f"<table>{head}{''.join(body)}</table><p>{html.escape(self.summary())}</p>"
 
 

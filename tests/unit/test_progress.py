@@ -95,6 +95,7 @@ def test_report_lists_every_exercise_by_chapter(store: ProgressStore, registry: 
     assert text.endswith(f"2 of 4 exercises passed (progress kept in {store.path})")
     html = shown._repr_html_()
     assert html.startswith("<table>") and "Greet &lt;someone&gt;" in html and "(no longer in the course)" in html
+    assert html.count("white-space:nowrap") == 3 * len(shown.rows)  # names (cell and code) and statuses stay on one line
 
 
 def test_progress_prints_outside_jupyter_and_returns_the_report(
