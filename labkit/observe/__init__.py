@@ -14,8 +14,8 @@ its alarms change state, and traced functions' segments are kept:
 
 Modules: `logs` (log events, Lambda's JSON format), `metrics` (AWS/Lambda metrics, EMF),
 `alarms` (alarm evaluation), `traces` (X-Ray daemon, Lambda's segments, traces as spans),
-`observer` (the background shipper tying them to a service), `summary` (a function's figures
-for a dashboard).
+`observer` (the background shipper tying them to a service), `sinks` (where it writes: moto's
+backends in this process, or boto3), `summary` (a function's figures for a dashboard).
 """
 from __future__ import annotations
 
