@@ -4,7 +4,8 @@
 Delete, List, with the limits and messages of Lambda's API) and runs one poller per enabled
 mapping: :class:`labkit.service.sqs_poller.SqsPoller` for queues,
 :class:`labkit.service.stream_poller.StreamPoller` for streams. Pollers are threads; they stop
-when a mapping is disabled or deleted, and all of them when the service closes.
+when a mapping is disabled or deleted, and all of them when the service closes. A mapping's
+``FilterCriteria`` (:mod:`labkit.service.event_filters`) decides which records its poller hands on.
 
 States follow AWS: a new mapping answers ``Creating`` and turns ``Enabled`` (or ``Disabled``)
 once its poller runs; an update answers ``Updating`` (``Enabling``/``Disabling``); a delete
@@ -26,6 +27,7 @@ from typing import Any, Protocol
 from labkit.runtime import limits
 from labkit.service.clock import LessonClock
 from labkit.service.destinations import ClientFactory, Sender, arn_service
+from labkit.service.event_filters import FilterCriteria, filter_document, parse_filter_criteria
 from labkit.service.exceptions import (
     InvalidParameterValueException,
     LambdaServiceError,
@@ -80,6 +82,7 @@ class EventSourceMapping:
     on_failure: str | None = None
     response_types: tuple[str, ...] = ()
     maximum_concurrency: int | None = None
+    filter_criteria: FilterCriteria | None = None
 
     @property
     def function_arn(self) -> str:
@@ -93,6 +96,10 @@ class EventSourceMapping:
     def reports_item_failures(self) -> bool:
         return REPORT_BATCH_ITEM_FAILURES in self.response_types
 
+    def admits(self, record: dict[str, Any]) -> bool:
+        """Does `record` (as Lambda sends it) pass the mapping's filters? True when there are none."""
+        return self.filter_criteria is None or self.filter_criteria.matches(filter_document(self.source, record))
+
     def to_wire(self) -> dict[str, Any]:
         """The EventSourceMappingConfiguration document of Lambda's API."""
         out: dict[str, Any] = {"UUID": self.uuid}
@@ -100,6 +107,8 @@ class EventSourceMapping:
             out["StartingPosition"] = self.starting_position
         out["BatchSize"] = self.batch_size
         out["MaximumBatchingWindowInSeconds"] = self.batching_window_s
+        if self.filter_criteria is not None:
+            out["FilterCriteria"] = self.filter_criteria.to_wire()
         if self.source in STREAM_SOURCES:
             out["ParallelizationFactor"] = self.parallelization
         out["EventSourceArn"] = self.event_source_arn
@@ -460,6 +469,8 @@ def _configure(mapping: EventSourceMapping, spec: dict[str, Any]) -> EventSource
         raise InvalidParameterValueException(
             "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10"
         )
+    if "FilterCriteria" in spec:
+        out.filter_criteria = parse_filter_criteria(spec["FilterCriteria"])
     if "FunctionResponseTypes" in spec:
         types = spec["FunctionResponseTypes"] or []
         if not isinstance(types, list) or any(t != REPORT_BATCH_ITEM_FAILURES for t in types):

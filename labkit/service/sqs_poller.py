@@ -12,6 +12,8 @@ How it behaves (shared/FACTS.md, "SQS event source mapping"):
   ``maxReceiveCount`` times (the local SQS does that on receive, as SQS does).
 * With ``FunctionResponseTypes: ["ReportBatchItemFailures"]`` only the messages the function
   lists in ``batchItemFailures`` return; the others are deleted.
+* With ``FilterCriteria``, a message that matches no filter is deleted as soon as it is received
+  (never retried, never sent to the dead-letter queue); batches gather the messages that match.
 * Scaling: one poller runs while the queue is shallow; each full batch starts another, up to
   ``ScalingConfig.MaximumConcurrency`` (labkit's default: :data:`DEFAULT_CONCURRENCY`), never
   more than the function's reserved concurrency. An extra poller stops when it finds the queue
@@ -142,7 +144,7 @@ class SqsPoller:
 
     def _gather(self, mapping: EventSourceMapping, wait_s: int) -> list[dict[str, Any]]:
         """One batch: the first receive waits up to `wait_s`, the window (lesson time) gathers the rest."""
-        messages = self._receive(min(RECEIVE_MAX, mapping.batch_size), wait_s)
+        messages = self._admitted(mapping, self._receive(min(RECEIVE_MAX, mapping.batch_size), wait_s))
         if not messages or mapping.batching_window_s == 0:
             return messages
         clock = self.mappings.clock
@@ -152,7 +154,7 @@ class SqsPoller:
             remaining = deadline - clock.now()
             if remaining <= 0 or self._stop.is_set():
                 break
-            more = self._receive(min(RECEIVE_MAX, mapping.batch_size - len(messages)), 0)
+            more = self._admitted(mapping, self._receive(min(RECEIVE_MAX, mapping.batch_size - len(messages)), 0))
             if more:
                 messages += more
                 size += sum(len(m.get("Body", "")) for m in more)
@@ -170,6 +172,17 @@ class SqsPoller:
                 MessageAttributeNames=["All"],
             )
         return list(answer.get("Messages") or [])
+
+    def _admitted(self, mapping: EventSourceMapping, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The messages that pass the mapping's filters; the others are deleted from the queue."""
+        if mapping.filter_criteria is None:
+            return messages
+        passed: list[dict[str, Any]] = []
+        rejected: list[dict[str, Any]] = []
+        for message in messages:
+            (passed if mapping.admits(record_from_message(message, mapping.event_source_arn)) else rejected).append(message)
+        self._delete(rejected)
+        return passed
 
     def _run(self, mapping: EventSourceMapping, messages: list[dict[str, Any]]) -> None:
         records = [record_from_message(message, mapping.event_source_arn) for message in messages]

@@ -14,6 +14,8 @@ How it behaves (Lambda's stream processing, docs: with-ddb, with-kinesis):
   (a split does not count as a retry), which isolates a poison record.
 * ``ReportBatchItemFailures``: the function names failed records by sequence number; the shard
   checkpoints before the first of them and retries from there.
+* ``FilterCriteria``: records that match no filter are skipped as they are read (the checkpoint
+  moves past them); batches are formed from the records that match.
 * ``IteratorAge`` (how old the batch's last record is when the function gets it) is recorded
   per batch in :meth:`labkit.service.lambda_service.LambdaService.metrics`.
 
@@ -26,7 +28,7 @@ import logging
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from labkit.events import dynamodb as dynamodb_events
@@ -54,6 +56,12 @@ class _Item:
     sequence: str
     arrived: float  # epoch seconds (the stream's own stamp)
     arrived_lesson: float  # the same moment on the lesson clock
+    skipped_through: str | None = None  # the last record after this one that the filters skipped
+
+    @property
+    def done_through(self) -> str:
+        """Where the shard's checkpoint goes once this record is done (past the skipped ones after it)."""
+        return self.skipped_through or self.sequence
 
 
 @dataclass
@@ -181,12 +189,13 @@ class StreamPoller:
                     self._stop.wait(ERROR_PAUSE_S)
                     continue
                 now_real, now_lesson = time.time(), clock.now()
-                if read and not pending:
-                    first_seen = now_lesson
-                pending.extend(
+                was_empty = not pending
+                self._admit(mapping, shard, pending, [
                     _Item(record, sequence, arrived, now_lesson - max(0.0, now_real - arrived))
                     for record, sequence, arrived in read
-                )
+                ])
+                if pending and was_empty:
+                    first_seen = now_lesson
             if not pending:
                 self._stop.wait(POLL_INTERVAL_S)
                 continue
@@ -197,6 +206,16 @@ class StreamPoller:
             batch = [pending.popleft() for _ in range(min(mapping.batch_size, len(pending)))]
             first_seen = clock.now()
             self._deliver(source, shard, batch)
+
+    def _admit(self, mapping: EventSourceMapping, shard: str, pending: deque[_Item], items: list[_Item]) -> None:
+        """Queue the items that pass the mapping's filters; the checkpoint moves past the others."""
+        for item in items:
+            if mapping.admits(item.record):
+                pending.append(item)
+            elif pending:  # done when the record before it is done
+                pending[-1] = replace(pending[-1], skipped_through=item.sequence)
+            else:  # nothing before it is waiting (a shard runs one batch at a time)
+                self.mappings.checkpoint(self.mapping_id, shard, item.sequence)
 
     def _deliver(self, source: _DynamoDbStream | _KinesisStream, shard: str, batch: list[_Item]) -> None:
         """Run one batch to its end (success or discarded), blocking the shard meanwhile."""
@@ -225,14 +244,14 @@ class StreamPoller:
                 failed = failed_item_ids(outcome.payload, [i.sequence for i in segment.items]) if mapping.reports_item_failures else []
                 if failed == []:
                     segments.popleft()
-                    self.mappings.checkpoint(self.mapping_id, shard, segment.items[-1].sequence)
+                    self.mappings.checkpoint(self.mapping_id, shard, segment.items[-1].done_through)
                     self.mappings.set_result(self.mapping_id, OK)
                     backoff = 0.0
                     continue
                 if failed:  # checkpoint before the first failed record; retry from it
                     first = min(i for i, item in enumerate(segment.items) if item.sequence in set(failed))
                     if first:
-                        self.mappings.checkpoint(self.mapping_id, shard, segment.items[first - 1].sequence)
+                        self.mappings.checkpoint(self.mapping_id, shard, segment.items[first - 1].done_through)
                         segment.items = segment.items[first:]
             self.mappings.set_result(self.mapping_id, FUNCTION_ERROR)
             if mapping.bisect and len(segment.items) > 1:
@@ -259,7 +278,7 @@ class StreamPoller:
         condition: str,
     ) -> None:
         """The records are given up: checkpoint past them; the failure record to OnFailure."""
-        self.mappings.checkpoint(self.mapping_id, shard, segment.items[-1].sequence)
+        self.mappings.checkpoint(self.mapping_id, shard, segment.items[-1].done_through)
         if not mapping.on_failure:
             LOG.warning("%s: %d record(s) of %s discarded (%s)", mapping.function_name, len(segment.items), shard, condition)
             return
