@@ -10,6 +10,12 @@ gets AWS's AccessDenied answer in its service's protocol and wording:
     dynamodb:PutItem on resource: arn:aws:dynamodb:us-east-1:123456789012:table/T because no
     identity-based policy allows the dynamodb:PutItem action
 
+Conditions see the keys the gate knows of each request: `aws:PrincipalArn`, `aws:PrincipalAccount`,
+`aws:PrincipalType`, `aws:CurrentTime`, `aws:EpochTime`, `aws:SourceIp` (the client's address),
+`aws:SecureTransport` (false: the local AWS is plain HTTP) and `aws:RequestedRegion` (the
+signature's region). What labkit cannot evaluate as IAM would (an unknown condition operator, a
+value of the wrong type) is logged as a warning, once per note.
+
 Everything else passes untouched: the learner's own credentials stay an administrator's, and a
 role that does not exist in the local IAM is not enforced (create it, and it is), so functions
 written before this chapter keep working. Requests whose operation botocore's model for the
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -63,8 +70,11 @@ class Authorizer:
     def __init__(self, resource_policy: ResourcePolicyLookup | None = None, policies: PolicySource = role_policies) -> None:
         self._resource_policy = resource_policy
         self._policies = policies
+        self._noted: set[str] = set()
 
-    def __call__(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Denial | None:
+    def __call__(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes, source_ip: str | None = None
+    ) -> Denial | None:
         token = headers.get("x-amz-security-token")
         if token is None and "X-Amz-Security-Token=" in target:
             from urllib.parse import parse_qs, urlsplit
@@ -75,14 +85,15 @@ class Authorizer:
         if session is None:
             return None
         try:
-            return self._authorize(session, method, target, headers, body)
+            return self._authorize(session, method, target, headers, body, source_ip)
         except Exception as exc:  # a bug here must not drop the connection, nor let the request through
             log.exception("could not authorize %s %s for %s", method, target, session.assumed_role_arn)
             message = f"labkit could not authorize this request of {session.assumed_role_arn}: {type(exc).__name__}: {exc}"
             return Denial(500, json.dumps({"message": message}).encode(), {"Content-Type": "application/json"})
 
     def _authorize(
-        self, session: RoleSession, method: str, target: str, headers: Mapping[str, str], body: bytes
+        self, session: RoleSession, method: str, target: str, headers: Mapping[str, str], body: bytes,
+        source_ip: str | None,
     ) -> Denial | None:
         scope = _credential_scope(headers, target)
         if scope is None:
@@ -94,7 +105,7 @@ class Authorizer:
         call = describe(service, method, target, headers, body, region=region, account=session.account)
         if call is None or call.action in FREE_ACTIONS:
             return None
-        context = RequestContext(session.assumed_role_arn, {"aws:PrincipalArn": session.role_arn, "aws:PrincipalAccount": session.account})
+        context = request_context(session, region, source_ip)
         for resource in call.resources:
             decision = self._decide(documents, call, resource, context)
             if not decision.allowed:
@@ -108,12 +119,39 @@ class Authorizer:
         except PolicyError as exc:
             log.warning("a policy of %s is invalid (%s): its requests are denied", context.principal, exc)
             return Decision(Effect.IMPLICIT_DENY)
+        self._warn(decision)
         if decision.effect is not Effect.IMPLICIT_DENY or self._resource_policy is None:
             return decision
         policy = self._resource_policy(resource)
         if policy is None:
             return decision
-        return evaluate([policy], call.action, resource, context)
+        decision = evaluate([policy], call.action, resource, context)
+        self._warn(decision)
+        return decision
+
+    def _warn(self, decision: Decision) -> None:
+        """Say (once each) what labkit could not evaluate as IAM would."""
+        for note in decision.notes:
+            if note not in self._noted:
+                self._noted.add(note)
+                log.warning("IAM policy evaluation: %s", note)
+
+
+def request_context(session: RoleSession, region: str, source_ip: str | None, now: float | None = None) -> RequestContext:
+    """The request context of a call signed by `session`: the global keys the local AWS can know."""
+    moment = time.time() if now is None else now
+    keys = {
+        "aws:PrincipalArn": session.role_arn,
+        "aws:PrincipalAccount": session.account,
+        "aws:PrincipalType": "AssumedRole",
+        "aws:CurrentTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment)),
+        "aws:EpochTime": str(int(moment)),
+        "aws:SecureTransport": "false",
+        "aws:RequestedRegion": region,
+    }
+    if source_ip:
+        keys["aws:SourceIp"] = source_ip
+    return RequestContext(session.assumed_role_arn, keys)
 
 
 def _credential_scope(headers: Mapping[str, str], target: str) -> tuple[str, str] | None:

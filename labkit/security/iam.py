@@ -4,10 +4,15 @@ The rules are IAM's, for what the course's policies use: statements with `Effect
 `NotAction`, `Resource` / `NotResource`, `Principal` (resource-based policies) and `Condition`.
 Action patterns match case-insensitively, resource patterns case-sensitively, both with `*` and
 `?` wildcards. An explicit Deny wins over any Allow; with no Allow the request is implicitly
-denied. Condition operators: String(Not)Equals(IgnoreCase), String(Not)Like, Arn(Not)Equals,
-Arn(Not)Like, Bool, Null and the `...IfExists` forms; any other operator never matches (an
-Allow with it allows nothing, a Deny with it denies nothing). Condition keys are looked up in the
-request's context (`aws:SourceArn`, `aws:SourceAccount`, `aws:PrincipalArn`, ...) case-insensitively.
+denied. Conditions (`labkit.security.conditions`) use every operator of IAM's reference:
+String*, Numeric*, Date*, Bool, BinaryEquals, IpAddress / NotIpAddress, Arn*, Null, the
+`...IfExists` forms and the `ForAllValues:` / `ForAnyValue:` set operators; several operators
+and keys are ANDed, several values ORed. Their keys are looked up in the request's context
+(`aws:SourceArn`, `aws:PrincipalArn`, `aws:CurrentTime`, `aws:SourceIp`, ...) case-insensitively.
+In documents of version 2012-10-17, policy variables (`${aws:PrincipalAccount}`, `${*}`, ...;
+`labkit.security.patterns`) are resolved in `Resource` / `NotResource` and in the values of
+String, Arn and Bool conditions. An operator labkit does not know never matches (an Allow with it
+allows nothing, a Deny with it denies nothing) and the decision's `notes` say so.
 
 >>> doc = {"Statement": [{"Effect": "Allow", "Action": "dynamodb:Get*", "Resource": "*"}]}
 >>> evaluate([doc], "dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:123456789012:table/T").allowed
@@ -16,14 +21,16 @@ True
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from enum import Enum
-from functools import lru_cache
 from typing import Any
 
 from labkit.errors import LabkitError
+from labkit.security.conditions import RequestContext, holds
+from labkit.security.patterns import Lookup, matches
+
+__all__ = ["Decision", "Effect", "PolicyError", "RequestContext", "evaluate", "matches", "parse_document", "statements"]
 
 
 class PolicyError(LabkitError, ValueError):
@@ -40,29 +47,18 @@ class Effect(str, Enum):
 
 @dataclass(frozen=True)
 class Decision:
-    """The outcome of `evaluate`: the effect and the statement that decided it (None for an implicit deny)."""
+    """The outcome of `evaluate`: the effect, the statement that decided it (None for an implicit deny)
+    and notes on what labkit could not evaluate as IAM would (an unknown condition operator, a value
+    that is not of its operator's type).
+    """
 
     effect: Effect
     statement: Mapping[str, Any] | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def allowed(self) -> bool:
         return self.effect is Effect.ALLOW
-
-
-@dataclass(frozen=True)
-class RequestContext:
-    """What a statement is matched against: principal ARN and condition keys (`aws:SourceArn`: value)."""
-
-    principal: str | None = None
-    keys: Mapping[str, str | Sequence[str]] = field(default_factory=dict)
-
-    def value(self, key: str) -> list[str] | None:
-        wanted = key.lower()
-        for name, value in self.keys.items():
-            if name.lower() == wanted:
-                return [value] if isinstance(value, str) else list(value)
-        return None
 
 
 def parse_document(document: str | Mapping[str, Any]) -> dict[str, Any]:
@@ -86,7 +82,11 @@ def parse_document(document: str | Mapping[str, Any]) -> dict[str, Any]:
 
 def statements(document: str | Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """The statements of one document (a single statement object counts as a list of one)."""
-    found = parse_document(document)["Statement"]
+    return _statements(parse_document(document))
+
+
+def _statements(parsed: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    found = parsed["Statement"]
     items = found if isinstance(found, list) else [found]
     for item in items:
         if not isinstance(item, Mapping) or item.get("Effect") not in ("Allow", "Deny"):
@@ -94,6 +94,10 @@ def statements(document: str | Mapping[str, Any]) -> list[Mapping[str, Any]]:
         if not any(key in item for key in ("Action", "NotAction")):
             raise PolicyError(f'a statement needs "Action" (or "NotAction"); got {item!r}')
     return items
+
+
+VARIABLES_VERSION = "2012-10-17"
+"""The policy language version whose documents may use policy variables (older ones read `${...}` literally)."""
 
 
 def evaluate(
@@ -105,15 +109,24 @@ def evaluate(
     """IAM's decision for `action` (e.g. "s3:GetObject") on `resource` (an ARN or "*") under `documents`."""
     context = context or RequestContext()
     allow: Mapping[str, Any] | None = None
+    notes: list[str] = []
     for document in documents:
-        for statement in statements(document):
-            if not _applies(statement, action, resource, context):
+        parsed = parse_document(document)
+        lookup = context.value if parsed.get("Version") == VARIABLES_VERSION else None
+        for statement in _statements(parsed):
+            if not _applies(statement, action, resource, context, lookup, notes):
                 continue
             if statement["Effect"] == "Deny":
-                return Decision(Effect.EXPLICIT_DENY, statement)
+                return Decision(Effect.EXPLICIT_DENY, statement, _unique(notes))
             if allow is None:
                 allow = statement
-    return Decision(Effect.ALLOW, allow) if allow is not None else Decision(Effect.IMPLICIT_DENY)
+    if allow is not None:
+        return Decision(Effect.ALLOW, allow, _unique(notes))
+    return Decision(Effect.IMPLICIT_DENY, None, _unique(notes))
+
+
+def _unique(notes: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(notes))
 
 
 def _as_list(value: Any) -> list[str]:
@@ -122,32 +135,24 @@ def _as_list(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
-@lru_cache(maxsize=4096)
-def _pattern(pattern: str, ignore_case: bool) -> re.Pattern[str]:
-    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile(f"^{body}$", re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
-
-
-def matches(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
-    """IAM's wildcard match: `*` any run of characters, `?` one character."""
-    return _pattern(pattern, ignore_case).match(value) is not None
-
-
-def _applies(statement: Mapping[str, Any], action: str, resource: str, context: RequestContext) -> bool:
+def _applies(
+    statement: Mapping[str, Any], action: str, resource: str, context: RequestContext, lookup: Lookup | None,
+    notes: list[str],
+) -> bool:
     if "Action" in statement:
         if not any(matches(p, action, ignore_case=True) for p in _as_list(statement["Action"])):
             return False
     elif any(matches(p, action, ignore_case=True) for p in _as_list(statement.get("NotAction"))):
         return False
     if "Resource" in statement:
-        if not any(matches(p, resource) for p in _as_list(statement["Resource"])):
+        if not any(matches(p, resource, lookup=lookup) for p in _as_list(statement["Resource"])):
             return False
-    elif "NotResource" in statement and any(matches(p, resource) for p in _as_list(statement["NotResource"])):
+    elif "NotResource" in statement and any(matches(p, resource, lookup=lookup) for p in _as_list(statement["NotResource"])):
         return False
     if "Principal" in statement and not _principal_matches(statement["Principal"], context):
         return False
     return all(
-        _condition(operator, key, _as_list(values), context)
+        holds(operator, key, _as_list(values), context, variables=lookup is not None, notes=notes)
         for operator, pairs in (statement.get("Condition") or {}).items()
         for key, values in pairs.items()
     )
@@ -167,36 +172,3 @@ def _principal_matches(principal: Any, context: RequestContext) -> bool:
         if account and candidate in (account[0], f"arn:aws:iam::{account[0]}:root"):
             return True  # an account principal covers every identity of that account
     return False
-
-
-_STRING_TESTS = {
-    "StringEquals": lambda pattern, value: pattern == value,
-    "StringEqualsIgnoreCase": lambda pattern, value: pattern.lower() == value.lower(),
-    "StringLike": lambda pattern, value: matches(pattern, value),
-    "ArnEquals": lambda pattern, value: pattern == value,
-    "ArnLike": lambda pattern, value: matches(pattern, value),
-    "Bool": lambda pattern, value: pattern.lower() == value.lower(),
-}
-_NEGATIONS = {
-    "StringNotEquals": "StringEquals",
-    "StringNotEqualsIgnoreCase": "StringEqualsIgnoreCase",
-    "StringNotLike": "StringLike",
-    "ArnNotEquals": "ArnEquals",
-    "ArnNotLike": "ArnLike",
-}
-
-
-def _condition(operator: str, key: str, wanted: list[str], context: RequestContext) -> bool:
-    values = context.value(key)
-    if operator == "Null":
-        return (values is None) == (wanted[0].lower() == "true") if wanted else False
-    if_exists = operator.endswith("IfExists")
-    base = operator[: -len("IfExists")] if if_exists else operator
-    if values is None:
-        return if_exists or base in _NEGATIONS
-    negated = base in _NEGATIONS
-    test = _STRING_TESTS.get(_NEGATIONS.get(base, base))
-    if test is None:
-        return False
-    hit = any(test(pattern, value) for pattern in wanted for value in values)
-    return not hit if negated else hit

@@ -41,8 +41,8 @@ class Refusal(Protocol):
     def headers(self) -> dict[str, str]: ...
 
 
-Authorizer = Callable[[str, str, Mapping[str, str], bytes], "Refusal | None"]
-"""`(method, target, headers, body) -> None` to serve the request, or the answer that refuses it."""
+Authorizer = Callable[[str, str, Mapping[str, str], bytes, str], "Refusal | None"]
+"""`(method, target, headers, body, client address) -> None` to serve the request, or the answer that refuses it."""
 
 RAW_HEADERS_ENVIRON_KEY = "labkit.raw_headers"
 """WSGI environ key holding the request's headers as received: [(name, value)], names unchanged.
@@ -380,7 +380,7 @@ class ServiceServer:
             host_override, slash, tail = rest.partition("/")
             target = slash + tail if slash else "/"
         if self.authorizer is not None:
-            refusal = self.authorizer(request.method, target, request.headers, request.body)
+            refusal = self.authorizer(request.method, target, request.headers, request.body, address[0])
             if refusal is not None:
                 parts = [_STATUS_LINES.get(refusal.status) or _status_line(refusal.status)]
                 parts += [_encode_header(name, value) for name, value in refusal.headers.items()]
