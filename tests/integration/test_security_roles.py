@@ -244,3 +244,60 @@ def test_secrets_by_name_match_their_full_arn_and_parameters_their_path(aws: Loc
     assert [p["Name"] for p in ssm.get_parameters_by_path(Path=prefix)["Parameters"]] == [f"{prefix}/url"]
     with pytest.raises(ClientError):
         ssm.get_parameter(Name="/elsewhere-" + prefix.strip("/"))
+
+
+GET_ITEM = '''
+import boto3
+from botocore.exceptions import ClientError
+
+def handler(event, context):
+    try:
+        return {"item": boto3.client("dynamodb").get_item(TableName=event["table"], Key={"pk": {"S": "a"}}).get("Item")}
+    except ClientError as exc:
+        return {"error": exc.response["Error"]}
+'''
+
+
+def test_conditions_on_time_and_the_callers_address_decide_a_functions_get_item(aws: LocalAws) -> None:
+    table = unique("dated")
+    ddb = aws.client("dynamodb")
+    ddb.create_table(
+        TableName=table, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+    )
+    ddb.put_item(TableName=table, Item={"pk": {"S": "a"}})
+    table_arn = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{table}"
+    role = unique("conditional")
+
+    def allow_get_item_when(condition: dict) -> dict:
+        return {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": table_arn, "Condition": condition}]}
+
+    role_arn = make_role(aws, role, allow_get_item_when({}))
+    fn = unique("conditional-fn")
+    lam, iam = aws.client("lambda"), aws.client("iam")
+    lam.create_function(FunctionName=fn, Runtime="python3.12", Role=role_arn, Handler="app.handler",
+                        Code={"ZipFile": app_zip(GET_ITEM)})
+    local = ["127.0.0.0/8", "::1/128"]  # the process backend's function calls from this machine
+    cases = [
+        ({"DateLessThan": {"aws:CurrentTime": "2100-01-01T00:00:00Z"}, "IpAddress": {"aws:SourceIp": local}}, True),
+        ({"DateLessThan": {"aws:CurrentTime": "2000-01-01T00:00:00Z"}}, False),
+        ({"NumericLessThan": {"aws:EpochTime": "4102444800"}, "Bool": {"aws:SecureTransport": "false"}}, True),
+        ({"NumericLessThan": {"aws:EpochTime": "946684800"}}, False),
+        ({"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}, False),
+        ({"NotIpAddress": {"aws:SourceIp": local}}, False),
+    ]
+    try:
+        for condition, allowed in cases:
+            iam.put_role_policy(RoleName=role, PolicyName="inline", PolicyDocument=json.dumps(allow_get_item_when(condition)))
+            out = json.loads(lam.invoke(FunctionName=fn, Payload=json.dumps({"table": table}))["Payload"].read())
+            if allowed:
+                assert out == {"item": {"pk": {"S": "a"}}}, condition
+            else:
+                assert out["error"]["Code"] == "AccessDeniedException", condition
+                assert out["error"]["Message"] == (
+                    f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{fn} is not authorized to perform: dynamodb:GetItem "
+                    f"on resource: {table_arn} because no identity-based policy allows the dynamodb:GetItem action"
+                ), condition
+    finally:
+        lam.delete_function(FunctionName=fn)
