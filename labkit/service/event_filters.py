@@ -23,7 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from labkit.service.exceptions import InvalidParameterValueException
@@ -37,17 +37,16 @@ INVALID_PATTERN = "Invalid filter pattern definition."  # Lambda's own message
 
 @dataclass(frozen=True)
 class FilterCriteria:
-    """A mapping's filters: the patterns as given (for the API) and as compiled (for matching)."""
+    """A mapping's filters: one moto ``EventPattern`` per filter (``dump()`` gives the pattern as sent)."""
 
-    patterns: tuple[str, ...]
-    _compiled: tuple[Any, ...] = field(default=(), repr=False, compare=False)
+    patterns: tuple[Any, ...]
 
     def to_wire(self) -> dict[str, Any]:
-        return {"Filters": [{"Pattern": pattern} for pattern in self.patterns]}
+        return {"Filters": [{"Pattern": pattern.dump()} for pattern in self.patterns]}
 
     def matches(self, document: dict[str, Any]) -> bool:
         """Does any filter match `document` (a record as :func:`filter_document` shows it)?"""
-        return any(pattern.matches_event(document) for pattern in self._compiled)
+        return any(pattern.matches_event(document) for pattern in self.patterns)
 
 
 def parse_filter_criteria(value: Any) -> FilterCriteria | None:
@@ -67,8 +66,7 @@ def parse_filter_criteria(value: Any) -> FilterCriteria | None:
         )
     if not filters:
         return None
-    patterns = tuple(_pattern_text(index, item) for index, item in enumerate(filters, start=1))
-    return FilterCriteria(patterns, tuple(_compile(index, text) for index, text in enumerate(patterns, start=1)))
+    return FilterCriteria(tuple(_compile(index, _pattern_text(index, item)) for index, item in enumerate(filters, start=1)))
 
 
 def filter_document(source: str, record: dict[str, Any]) -> dict[str, Any]:
