@@ -11,7 +11,7 @@ gets AWS's AccessDenied answer in its service's protocol and wording:
     identity-based policy allows the dynamodb:PutItem action
 
 Conditions see the keys the gate knows of each request: `aws:PrincipalArn`, `aws:PrincipalAccount`,
-`aws:PrincipalType`, `aws:CurrentTime`, `aws:EpochTime`, `aws:SourceIp` (the client's address),
+`aws:PrincipalType`, `aws:userid` and `aws:PrincipalTag/<key>` (the role's tags), `aws:CurrentTime`, `aws:EpochTime`, `aws:SourceIp` (the client's address),
 `aws:SecureTransport` (false: the local AWS is plain HTTP) and `aws:RequestedRegion` (the
 signature's region). What labkit cannot evaluate as IAM would (an unknown condition operator, a
 value of the wrong type) is logged as a warning, once per note.
@@ -34,7 +34,7 @@ from xml.sax.saxutils import escape
 
 from labkit.security.actions import FREE_ACTIONS, ApiCall, describe
 from labkit.security.iam import Decision, Effect, PolicyError, RequestContext, evaluate
-from labkit.security.roles import role_policies
+from labkit.security.roles import principal_keys, role_policies
 from labkit.security.sessions import RoleSession, identify
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,8 @@ class Denial:
 
 
 PolicySource = Callable[[str, str], "list[Any] | None"]
+PrincipalKeySource = Callable[[str, str, str], "Mapping[str, str]"]
+"""`(role name, account, session name) -> condition keys of the principal` (`aws:userid`, `aws:PrincipalTag/...`)."""
 
 
 class Authorizer:
@@ -65,11 +67,17 @@ class Authorizer:
         are allowed when its policy allows the caller, even if the role's policies do not.
     policies
         `(role name, account) -> documents or None`; default: the local IAM (`role_policies`).
+    principal
+        `(role name, account, session name) -> condition keys`; default: the local IAM (`principal_keys`).
     """
 
-    def __init__(self, resource_policy: ResourcePolicyLookup | None = None, policies: PolicySource = role_policies) -> None:
+    def __init__(
+        self, resource_policy: ResourcePolicyLookup | None = None, policies: PolicySource = role_policies,
+        principal: PrincipalKeySource = principal_keys,
+    ) -> None:
         self._resource_policy = resource_policy
         self._policies = policies
+        self._principal = principal
         self._noted: set[str] = set()
 
     def __call__(
@@ -105,7 +113,8 @@ class Authorizer:
         call = describe(service, method, target, headers, body, region=region, account=session.account)
         if call is None or call.action in FREE_ACTIONS:
             return None
-        context = request_context(session, region, source_ip)
+        principal = self._principal(session.role_name, session.account, session.session_name)
+        context = request_context(session, region, source_ip, principal)
         for resource in call.resources:
             decision = self._decide(documents, call, resource, context)
             if not decision.allowed:
@@ -137,10 +146,17 @@ class Authorizer:
                 log.warning("IAM policy evaluation: %s", note)
 
 
-def request_context(session: RoleSession, region: str, source_ip: str | None, now: float | None = None) -> RequestContext:
-    """The request context of a call signed by `session`: the global keys the local AWS can know."""
+def request_context(
+    session: RoleSession, region: str, source_ip: str | None, principal: Mapping[str, str] | None = None,
+    now: float | None = None,
+) -> RequestContext:
+    """The request context of a call signed by `session`: the global keys the local AWS can know.
+
+    `principal`: what IAM knows of the role (`principal_keys`); `now`: epoch seconds (default: the time).
+    """
     moment = time.time() if now is None else now
     keys = {
+        **(principal or {}),
         "aws:PrincipalArn": session.role_arn,
         "aws:PrincipalAccount": session.account,
         "aws:PrincipalType": "AssumedRole",

@@ -33,6 +33,17 @@ def role_policies(role_name: str, account: str) -> list[Any] | None:
     return documents
 
 
+def principal_keys(role_name: str, account: str, session_name: str) -> dict[str, str]:
+    """The condition keys IAM knows of a session of the role: `aws:userid` (`<role id>:<session>`) and
+    `aws:PrincipalTag/<key>` for each of the role's tags; none when the role is not in the local IAM."""
+    role = _role(role_name, account)
+    if role is None:
+        return {}
+    keys = {"aws:userid": f"{role.id}:{session_name}"}
+    keys.update({f"aws:PrincipalTag/{tag['Key']}": tag["Value"] for tag in role.tags or []})
+    return keys
+
+
 def trust_allows(role_arn: str, principal: str = LAMBDA_PRINCIPAL) -> bool | None:
     """Does the role's trust policy let `principal` (a service) assume it? None when the role is not in the local IAM."""
     parts = role_arn.split(":")

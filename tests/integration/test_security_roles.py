@@ -301,3 +301,29 @@ def test_conditions_on_time_and_the_callers_address_decide_a_functions_get_item(
                 ), condition
     finally:
         lam.delete_function(FunctionName=fn)
+
+
+def test_policy_variables_resolve_the_roles_tags_and_user_id(aws: LocalAws) -> None:
+    team = unique("team")
+    ddb = aws.client("dynamodb")
+    for table in (f"{team}-orders", unique("other")):
+        ddb.create_table(
+            TableName=table, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        )
+    other = table
+    role = unique("tagged")
+    role_arn = make_role(aws, role, {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "dynamodb:GetItem",
+        "Resource": "arn:aws:dynamodb:${aws:RequestedRegion}:${aws:PrincipalAccount}:table/${aws:PrincipalTag/team}-*",
+        "Condition": {"StringLike": {"aws:userid": "AROA*:worker"}},
+    }]})
+    aws.client("iam").tag_role(RoleName=role, Tags=[{"Key": "team", "Value": team}])
+    worker = role_client(aws, "dynamodb", role_arn, session="worker")
+    assert "Item" not in worker.get_item(TableName=f"{team}-orders", Key={"pk": {"S": "a"}})
+    with pytest.raises(ClientError) as not_the_teams:
+        worker.get_item(TableName=other, Key={"pk": {"S": "a"}})
+    assert not_the_teams.value.response["Error"]["Code"] == "AccessDeniedException"
+    with pytest.raises(ClientError) as another_session:
+        role_client(aws, "dynamodb", role_arn, session="intruder").get_item(TableName=f"{team}-orders", Key={"pk": {"S": "a"}})
+    assert another_session.value.response["Error"]["Code"] == "AccessDeniedException"
