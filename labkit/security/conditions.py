@@ -135,15 +135,15 @@ def _dated(compare: Callable[[Any, Any], bool]) -> _Test:
     return _Test(lambda value, _: _date(value), _date, lambda policy, request: compare(request, policy))
 
 
-_ARN = _Test(
-    lambda value, lookup: wildcard(value, lookup=lookup, arn=True), _same,
-    lambda pattern, request: pattern is not None and pattern.match(request) is not None, variables=True,
-)
+def _matched(pattern: re.Pattern[str], value: str) -> bool:
+    return pattern.match(value) is not None
+
+
+_ARN = _Test(lambda value, lookup: wildcard(value, lookup=lookup, arn=True), _same, _matched, variables=True)
 _TESTS: dict[str, _Test] = {
     "StringEquals": _Test(substitute, _same, op.eq, variables=True),
     "StringEqualsIgnoreCase": _Test(_lower, _lowered, op.eq, variables=True),
-    "StringLike": _Test(lambda value, lookup: wildcard(value, lookup=lookup), _same,
-                        lambda pattern, request: pattern is not None and pattern.match(request) is not None, variables=True),
+    "StringLike": _Test(lambda value, lookup: wildcard(value, lookup=lookup), _same, _matched, variables=True),
     "NumericEquals": _numeric(op.eq),
     "NumericLessThan": _numeric(op.lt),
     "NumericLessThanEquals": _numeric(op.le),
@@ -172,7 +172,7 @@ _NEGATIONS = {
 }
 _QUALIFIERS = ("ForAllValues", "ForAnyValue")
 KNOWN_OPERATORS = (*_TESTS, *_NEGATIONS, "Null")
-"""Every operator name labkit evaluates (each also with `IfExists`, and but Null with a set operator)."""
+"""Every operator name labkit evaluates; each but Null also with `IfExists` and after a set operator."""
 
 
 @dataclass(frozen=True)
