@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.integration.test_event_sources_sqs import ROLE, drain, ledger, make_queue, queue_depth, unique, wait_for
-from tests.integration.test_event_sources_streams import make_recorder, make_table
+from tests.integration.test_event_sources_streams import make_kinesis_stream, make_recorder, make_table
 from tests.packages import app_zip
 
 # Writes the body of every message it gets to the ledger, one JSON line per batch.
@@ -89,8 +89,7 @@ def test_kinesis_records_are_filtered_on_their_json_data(local: Any, tmp_path: P
     aws, _service = local
     kinesis, lam = aws.client("kinesis"), aws.client("lambda")
     name = unique("clicks")
-    kinesis.create_stream(StreamName=name, ShardCount=1)
-    arn = kinesis.describe_stream(StreamName=name)["StreamDescription"]["StreamARN"]
+    arn = make_kinesis_stream(aws, name)
     make_recorder(aws, "clicks", tmp_path / "ledger")
 
     def put(data: Any) -> None:

@@ -47,6 +47,13 @@ def make_recorder(aws: LocalAws, name: str, path: Path, report: bool = False) ->
     )
 
 
+def make_kinesis_stream(aws: LocalAws, name: str) -> str:
+    """A one-shard Kinesis stream; returns its ARN."""
+    kinesis = aws.client("kinesis")
+    kinesis.create_stream(StreamName=name, ShardCount=1)
+    return str(kinesis.describe_stream(StreamName=name)["StreamDescription"]["StreamARN"])
+
+
 def make_table(aws: LocalAws, name: str) -> str:
     table = aws.client("dynamodb").create_table(
         TableName=name, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
@@ -158,8 +165,7 @@ def test_kinesis_records_reach_the_function(local: Any, tmp_path: Path) -> None:
     aws, _service = local
     kinesis, lam = aws.client("kinesis"), aws.client("lambda")
     name = unique("clicks")
-    kinesis.create_stream(StreamName=name, ShardCount=1)
-    arn = kinesis.describe_stream(StreamName=name)["StreamDescription"]["StreamARN"]
+    arn = make_kinesis_stream(aws, name)
     make_recorder(aws, "clicks", tmp_path / "ledger")
     lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="clicks", StartingPosition="TRIM_HORIZON")
     for n in range(3):

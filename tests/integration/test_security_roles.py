@@ -57,15 +57,20 @@ def test_a_read_only_role_reads_and_is_denied_put_item_with_awss_message(backend
         read_only_role_case(aws)
 
 
-def read_only_role_case(aws: LocalAws) -> None:
-    table = unique("orders")
+def make_table_with_item(aws: LocalAws, prefix: str) -> tuple[str, str]:
+    """A new table holding the item {"pk": "a"}, written with the learner's own (admin) credentials: (name, ARN)."""
+    table = unique(prefix)
     ddb = aws.client("dynamodb")
     ddb.create_table(
         TableName=table, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
     )
-    ddb.put_item(TableName=table, Item={"pk": {"S": "a"}})  # the learner's own credentials: admin
-    table_arn = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{table}"
+    ddb.put_item(TableName=table, Item={"pk": {"S": "a"}})
+    return table, f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{table}"
+
+
+def read_only_role_case(aws: LocalAws) -> None:
+    table, table_arn = make_table_with_item(aws, "orders")
     role = unique("reader")
     role_arn = make_role(aws, role, {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Query"], "Resource": table_arn}]})
@@ -84,7 +89,7 @@ def read_only_role_case(aws: LocalAws) -> None:
         f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{fn} is not authorized to perform: dynamodb:PutItem on "
         f"resource: {table_arn} because no identity-based policy allows the dynamodb:PutItem action"
     )
-    assert "Item" not in ddb.get_item(TableName=table, Key={"pk": {"S": "b"}})
+    assert "Item" not in aws.client("dynamodb").get_item(TableName=table, Key={"pk": {"S": "b"}})
 
 
 def role_client(aws: LocalAws, service: str, role_arn: str, session: str = "fn"):
@@ -259,14 +264,7 @@ def handler(event, context):
 
 
 def test_conditions_on_time_and_the_callers_address_decide_a_functions_get_item(aws: LocalAws) -> None:
-    table = unique("dated")
-    ddb = aws.client("dynamodb")
-    ddb.create_table(
-        TableName=table, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
-    )
-    ddb.put_item(TableName=table, Item={"pk": {"S": "a"}})
-    table_arn = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{table}"
+    table, table_arn = make_table_with_item(aws, "dated")
     role = unique("conditional")
 
     def allow_get_item_when(condition: dict) -> dict:
