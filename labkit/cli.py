@@ -57,13 +57,24 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _cmd_deploy(args: argparse.Namespace) -> int:
     from labkit.deploy.deployer import deploy, outputs_json
 
-    result = deploy(args.template, endpoint_url=args.endpoint or os.environ.get("AWS_ENDPOINT_URL") or None, log=print)
+    result = deploy(args.template, endpoint_url=_endpoint(args), log=print)
     print("Outputs:" if result.outputs else "Outputs: none")
     for line in result.output_lines():
         print(f"  {line}")
     if args.json:
         print(outputs_json(result))
     return 0
+
+
+def _cmd_delete(args: argparse.Namespace) -> int:
+    from labkit.deploy.deployer import delete_stack
+
+    steps = delete_stack(args.template, stack_name=args.stack_name, endpoint_url=_endpoint(args), log=print)
+    return 1 if any(step.action == "failed" for step in steps) else 0
+
+
+def _endpoint(args: argparse.Namespace) -> str | None:
+    return args.endpoint or os.environ.get("AWS_ENDPOINT_URL") or None
 
 
 def _cmd_lab(args: argparse.Namespace) -> int:
@@ -101,6 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the local AWS (`labkit serve`'s URL; default: $AWS_ENDPOINT_URL, else one started for this run)")
     deploy.add_argument("--json", action="store_true", help="print the outputs as one JSON object on the last line")
     deploy.set_defaults(func=_cmd_deploy)
+
+    delete = sub.add_parser("delete", help="delete a deployed stack: everything `labkit deploy` made for it (as `sam delete`)")
+    delete.add_argument("template", nargs="?", default=None, help="the template deployed (its folder names the stack)")
+    delete.add_argument("--stack-name", default=None, metavar="NAME", help="the stack to delete, instead of a template")
+    delete.add_argument("--endpoint", default=None, metavar="URL",
+                        help="the local AWS (`labkit serve`'s URL; default: $AWS_ENDPOINT_URL, else one started for this run)")
+    delete.set_defaults(func=_cmd_delete)
 
     sub.add_parser("doctor", help="what is installed and which backend runs").set_defaults(func=_cmd_doctor)
     sub.add_parser("clean", help="remove what a killed kernel left behind").set_defaults(func=_cmd_clean)

@@ -5,9 +5,11 @@ type is supported (naming those that are not), creates or updates each resource 
 order with the same boto3 calls one makes on AWS (``create_function``, ``create_event_source_mapping``,
 ``put_bucket_notification_configuration``, ``sns.subscribe``, ``events.put_rule`` ...), shifts an
 alias's traffic as ``DeploymentPreference`` says (canary, linear, all at once; rolled back on an
-alarm), and returns the template's Outputs. Modules: `template` (reading, Globals, Parameters),
+alarm), deletes what an earlier deploy of the stack made that the template no longer declares, and
+returns the template's Outputs. Modules: `template` (reading, Globals, Parameters),
 `lint`, `intrinsics`, `policies` (SAM policy templates), `resources`, `functions`, `events`,
-`apis`, `releases`, `deployer`.
+`apis`, `releases`, `stacks` (the stack's record; deleting what a template no longer declares),
+`deployer` (`deploy`, `delete_stack`).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from labkit._lazy import lazy_getattr
 
 _EXPORTS = {
     "deploy": "labkit.deploy.deployer",
+    "delete_stack": "labkit.deploy.deployer",
     "DeployResult": "labkit.deploy.deployer",
     "Release": "labkit.deploy.releases",
     "TrafficStep": "labkit.deploy.releases",

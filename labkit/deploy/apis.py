@@ -54,10 +54,11 @@ class LocalGateways:
         with self._lock:
             return next((gateway for (_, key), (_, gateway) in self._gateways.items() if key == api_id), None)
 
-    def close(self, service: LambdaService | None = None) -> None:
-        """Close the gateways of one service (None: all)."""
+    def close(self, service: LambdaService | None = None, api_id: str | None = None) -> None:
+        """Close the gateways of one service (None: all), or of one API (deleted with its stack)."""
         with self._lock:
-            keys = [key for key, (owner, _) in self._gateways.items() if service is None or owner is service]
+            keys = [(owner_id, key) for (owner_id, key), (owner, _) in self._gateways.items()
+                    if (service is None or owner is service) and (api_id is None or key == api_id)]
             closing = [self._gateways.pop(key)[1] for key in keys]
         for gateway in closing:
             gateway.close()
@@ -138,7 +139,8 @@ def add_rest_route(ctx: Context, fn: DeployedFunction, event: str, path: str, me
         )
         client.create_deployment(restApiId=api_id, stageName=REST_STAGE)
     _serve(ctx, api_id, "rest", REST_STAGE, verb, current, fn)
-    ctx.record(f"{fn.logical_id}/{event}", "Api", action, f"{verb} {current} on {api_id} stage {REST_STAGE}")
+    ctx.record(f"{fn.logical_id}/{event}", "Api", action, f"{verb} {current} on {api_id} stage {REST_STAGE}",
+               physical_id=f"{verb} {current}", ApiId=api_id)
 
 
 def _http_api(ctx: Context) -> str:
@@ -177,4 +179,4 @@ def add_http_route(ctx: Context, fn: DeployedFunction, event: str, path: Any, me
         _serve(ctx, api_id, "http", HTTP_STAGE, _method(method), str(path), fn)
     else:
         _serve(ctx, api_id, "http", HTTP_STAGE, "ANY", "$default", fn)
-    ctx.record(f"{fn.logical_id}/{event}", "HttpApi", action, f"{key} on {api_id}")
+    ctx.record(f"{fn.logical_id}/{event}", "HttpApi", action, f"{key} on {api_id}", physical_id=key, ApiId=api_id)

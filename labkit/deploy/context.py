@@ -21,11 +21,23 @@ class Step:
 
     resource: str  # logical id (with the event's name for a trigger: Worker/Queue)
     kind: str  # resource or event type
-    action: str  # created, updated, unchanged, or skipped (with the reason in detail)
+    action: str  # created, updated, unchanged, deleted, or failed (to delete, with the reason in detail)
     detail: str = ""
 
     def __str__(self) -> str:
         return f"  {self.action:<9} {self.kind:<32} {self.resource}" + (f"  ({self.detail})" if self.detail else "")
+
+
+@dataclass(frozen=True)
+class StackResource:
+    """One resource of a stack's record: its type, physical id, and what deleting it needs."""
+
+    type: str
+    physical_id: str
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+KEPT_ACTIONS = ("created", "updated", "unchanged")  # the steps whose resource the stack now holds
 
 
 @dataclass
@@ -33,23 +45,25 @@ class Context:
     """The state of one deployment of one template."""
 
     template: Template
-    client: Callable[[str], Any]
+    client: Callable[[str], Any]  # service name -> its boto3 client (one per service)
     log: Callable[[str], None]
     service: LambdaService | None = None  # the in-process Lambda service behind the endpoint, if any
     scope: Scope = field(default_factory=Scope)
     steps: list[Step] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    _clients: dict[str, Any] = field(default_factory=dict)
+    resources: dict[str, StackResource] = field(default_factory=dict)  # what this deploy holds, by logical id
 
     def aws(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self.client(service)
-        return self._clients[service]
+        return self.client(service)
 
-    def record(self, resource: str, kind: str, action: str, detail: str = "") -> None:
+    def record(self, resource: str, kind: str, action: str, detail: str = "", *, physical_id: str | None = None,
+               **delete_with: str) -> None:
+        """Report one step; a deployed resource joins the stack's record (physical id: `detail` unless given)."""
         step = Step(resource, kind, action, detail)
         self.steps.append(step)
         self.log(str(step))
+        if action in KEPT_ACTIONS:
+            self.resources[resource] = StackResource(kind, physical_id or detail, delete_with)
 
     def note(self, text: str) -> None:
         if text not in self.notes:

@@ -1,6 +1,7 @@
 """`deploy(template)`: validate with cfn-lint, check every type is supported, deploy in dependency order, resolve Outputs."""
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,8 @@ from labkit.deploy.intrinsics import references
 from labkit.deploy.lint import LintMessage, lint
 from labkit.deploy.releases import Release
 from labkit.deploy.resources import PLAIN_RESOURCES
-from labkit.deploy.template import Template, load
+from labkit.deploy.stacks import delete_resources, read_record, write_record
+from labkit.deploy.template import Template, default_stack_name, load
 from labkit.service.clock import CLOCK, LessonClock
 
 if TYPE_CHECKING:
@@ -83,9 +85,6 @@ def deploy(
     log
         Called with each line of progress (default: silent).
     """
-    from labkit.aws import endpoint
-    from labkit.aws.local import current, start
-
     say = log or (lambda line: None)
     path = Path(template)
     messages = lint(path) if path.is_file() else []
@@ -98,6 +97,61 @@ def deploy(
         )
     parsed = load(path, stack_name, parameters)
     check_supported(parsed)
+    client, local = connect(endpoint_url, local)
+    ctx = Context(parsed, client, say, service=in_process_service(local))
+    ctx.scope.parameters.update(parsed.parameters)
+    say(f"Deploying {path} as stack {parsed.stack_name}")
+    previous = read_record(ctx.aws, parsed.stack_name)
+    try:
+        functions = deploy_resources(ctx, clock or CLOCK)
+        releases = shift_traffic(functions, wait, say)
+    except Exception:
+        write_record(ctx.aws, parsed.stack_name, {**previous, **ctx.resources})  # what failed keeps what it made
+        raise
+    removed = {logical_id: resource for logical_id, resource in previous.items() if logical_id not in ctx.resources}
+    kept = delete_resources(ctx.aws, ctx.record, removed)
+    write_record(ctx.aws, parsed.stack_name, {**ctx.resources, **kept})
+    outputs = {key: local_url(ctx.scope.resolve(spec.get("Value"))) for key, spec in parsed.outputs.items()}
+    return DeployResult(parsed.stack_name, outputs, ctx.steps, messages, ctx.notes, functions, releases)
+
+
+def delete_stack(
+    template: str | Path | None = None,
+    *,
+    stack_name: str | None = None,
+    endpoint_url: str | None = None,
+    local: LocalAws | None = None,
+    log: Callable[[str], None] | None = None,
+) -> list[Step]:
+    """Delete everything a stack's deploys made (as `sam delete` does); returns the steps.
+
+    The stack is `stack_name`, else the one `deploy(template)` makes (the template folder's name).
+    A bucket that still holds objects is kept and reported (``failed``); deleting again after
+    emptying it finishes the job.
+    """
+    if stack_name is None:
+        if template is None:
+            raise TemplateError("say which stack to delete: give its template (the folder names the stack) or stack_name=")
+        stack_name = default_stack_name(Path(template))
+    say = log or (lambda line: None)
+    aws, _local = connect(endpoint_url, local)
+    steps: list[Step] = []
+
+    def record(resource: str, kind: str, action: str, detail: str = "") -> None:
+        steps.append(Step(resource, kind, action, detail))
+        say(str(steps[-1]))
+
+    resources = read_record(aws, stack_name)
+    say(f"Deleting stack {stack_name}" if resources else f"Stack {stack_name} has nothing deployed: nothing to delete")
+    write_record(aws, stack_name, delete_resources(aws, record, resources))
+    return steps
+
+
+def connect(endpoint_url: str | None, local: LocalAws | None) -> tuple[Callable[[str], Any], LocalAws | None]:
+    """boto3 clients of the local AWS, one per service (the given one, at `endpoint_url`, or the process-wide one)."""
+    from labkit.aws import endpoint
+    from labkit.aws.local import current, start
+
     if local is not None:
         endpoint_url = local.endpoint_url
     elif endpoint_url is None:
@@ -105,10 +159,13 @@ def deploy(
         endpoint_url = local.endpoint_url
     else:
         local = next((aws for aws in [current()] if aws is not None and aws.endpoint_url == endpoint_url.rstrip("/")), None)
-    ctx = Context(parsed, lambda service: endpoint.client(service, endpoint_url=endpoint_url), say,
-                  service=in_process_service(local))
-    ctx.scope.parameters.update(parsed.parameters)
-    say(f"Deploying {path} as stack {parsed.stack_name}")
+    url = endpoint_url
+    return functools.cache(lambda service: endpoint.client(service, endpoint_url=url)), local
+
+
+def deploy_resources(ctx: Context, clock: LessonClock) -> dict[str, DeployedFunction]:
+    """Create or update every resource of the template in dependency order; the functions by logical id."""
+    parsed = ctx.template
     functions: dict[str, DeployedFunction] = {}
     for logical_id in deployment_order(parsed):
         resource = parsed.resources[logical_id]
@@ -116,7 +173,7 @@ def deploy(
             props = ctx.scope.resolve(resource.get("Properties") or {})
             if resource["Type"] == FUNCTION:
                 events = props.pop("Events", None) or {}
-                fn = deploy_function(ctx, logical_id, props, clock or CLOCK)
+                fn = deploy_function(ctx, logical_id, props, clock)
                 functions[logical_id] = fn
                 ctx.scope.refs[logical_id] = fn.name
                 ctx.scope.attributes[logical_id] = {"Arn": fn.arn}
@@ -131,6 +188,11 @@ def deploy(
                 f"{parsed.where(resource)}: {logical_id} ({resource['Type']}) failed, as CloudFormation would stop: {exc}\n"
                 "Fix the resource's properties and deploy again (what was deployed before it stays)."
             ) from None
+    return functions
+
+
+def shift_traffic(functions: dict[str, DeployedFunction], wait: bool, say: Callable[[str], None]) -> dict[str, Release]:
+    """Run (or, without `wait`, start) each function's release; the releases by function logical id."""
     releases = {fn.logical_id: fn.release for fn in functions.values() if fn.release is not None}
     for release in releases.values():
         if wait:
@@ -142,8 +204,7 @@ def deploy(
             say(f"  {release.summary()}")
         else:
             release.start()
-    outputs = {key: local_url(ctx.scope.resolve(spec.get("Value"))) for key, spec in parsed.outputs.items()}
-    return DeployResult(parsed.stack_name, outputs, ctx.steps, messages, ctx.notes, functions, releases)
+    return releases
 
 
 def in_process_service(local: LocalAws | None) -> LambdaService | None:

@@ -32,8 +32,13 @@ def _require(ctx: Context, fn: DeployedFunction, event: str, props: dict[str, An
     return props[key]
 
 
-def _permission(ctx: Context, fn: DeployedFunction, event: str, principal: str, source_arn: str) -> None:
-    statement = re.sub(r"[^a-zA-Z0-9-_]", "-", f"{fn.logical_id}-{event}")[:100]
+def _statement(fn: DeployedFunction, event: str) -> str:
+    return re.sub(r"[^a-zA-Z0-9-_]", "-", f"{fn.logical_id}-{event}")[:100]
+
+
+def _permission(ctx: Context, fn: DeployedFunction, event: str, principal: str, source_arn: str) -> dict[str, str]:
+    """lambda.add_permission for a service; returns what deleting the event needs to remove it again."""
+    statement = _statement(fn, event)
     try:
         ctx.aws("lambda").add_permission(
             FunctionName=fn.target_arn, StatementId=statement, Action="lambda:InvokeFunction",
@@ -42,6 +47,7 @@ def _permission(ctx: Context, fn: DeployedFunction, event: str, principal: str, 
     except ClientError as exc:
         if error_code(exc) != "ResourceConflictException":  # already there: a redeploy
             raise
+    return {"Function": fn.target_arn, "StatementId": statement}
 
 
 def event_source_mapping(ctx: Context, fn: DeployedFunction, event: str, props: dict[str, Any], source_key: str,
@@ -85,7 +91,7 @@ def s3(ctx: Context, fn: DeployedFunction, event: str, props: dict[str, Any]) ->
     rules = ((props.get("Filter") or {}).get("S3Key") or {}).get("Rules")
     if rules:
         entry["Filter"] = {"Key": {"FilterRules": [{"Name": r["Name"], "Value": r["Value"]} for r in rules]}}
-    _permission(ctx, fn, event, "s3.amazonaws.com", f"arn:aws:s3:::{bucket}")
+    permission = _permission(ctx, fn, event, "s3.amazonaws.com", f"arn:aws:s3:::{bucket}")
     client = ctx.aws("s3")
     config = client.get_bucket_notification_configuration(Bucket=bucket)
     config.pop("ResponseMetadata", None)
@@ -93,24 +99,26 @@ def s3(ctx: Context, fn: DeployedFunction, event: str, props: dict[str, Any]) ->
     action = "unchanged" if entry in lambdas else "updated" if any(e.get("Id") == entry["Id"] for e in lambdas) else "created"
     config["LambdaFunctionConfigurations"] = [e for e in lambdas if e.get("Id") != entry["Id"]] + [entry]
     client.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=config)
-    ctx.record(f"{fn.logical_id}/{event}", "S3", action, f"s3://{bucket} {', '.join(entry['Events'])}")
+    ctx.record(f"{fn.logical_id}/{event}", "S3", action, f"s3://{bucket} {', '.join(entry['Events'])}",
+               physical_id=entry["Id"], Bucket=bucket, **permission)
 
 
 def sns(ctx: Context, fn: DeployedFunction, event: str, props: dict[str, Any]) -> None:
     topic = _require(ctx, fn, event, props, "Topic")
     client = ctx.aws("sns")
-    _permission(ctx, fn, event, "sns.amazonaws.com", topic)
+    permission = _permission(ctx, fn, event, "sns.amazonaws.com", topic)
     current = [s for s in client.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
                if s["Protocol"] == "lambda" and s["Endpoint"] == fn.target_arn]
     attributes = {"FilterPolicy": json.dumps(props["FilterPolicy"])} if props.get("FilterPolicy") else {}
     if current:
         for key, value in attributes.items():
             client.set_subscription_attributes(SubscriptionArn=current[0]["SubscriptionArn"], AttributeName=key, AttributeValue=value)
-        ctx.record(f"{fn.logical_id}/{event}", "SNS", "unchanged" if not attributes else "updated", current[0]["SubscriptionArn"])
+        ctx.record(f"{fn.logical_id}/{event}", "SNS", "unchanged" if not attributes else "updated",
+                   current[0]["SubscriptionArn"], **permission)
         return
     arn = client.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=fn.target_arn, Attributes=attributes,
                            ReturnSubscriptionArn=True)["SubscriptionArn"]
-    ctx.record(f"{fn.logical_id}/{event}", "SNS", "created", arn)
+    ctx.record(f"{fn.logical_id}/{event}", "SNS", "created", arn, **permission)
 
 
 def _rule(ctx: Context, fn: DeployedFunction, event: str, props: dict[str, Any], kind: str, **rule: Any) -> None:
@@ -125,9 +133,10 @@ def _rule(ctx: Context, fn: DeployedFunction, event: str, props: dict[str, Any],
         target["Input"] = props["Input"] if isinstance(props["Input"], str) else json.dumps(props["Input"])
     if "InputPath" in props:
         target["InputPath"] = props["InputPath"]
-    _permission(ctx, fn, event, "events.amazonaws.com", rule_arn)
+    permission = _permission(ctx, fn, event, "events.amazonaws.com", rule_arn)
     client.put_targets(Rule=name, Targets=[target], **bus)
-    ctx.record(f"{fn.logical_id}/{event}", kind, "updated" if existed else "created", name)
+    ctx.record(f"{fn.logical_id}/{event}", kind, "updated" if existed else "created", name, TargetId=target["Id"],
+               **bus, **permission)
 
 
 def schedule(ctx: Context, fn: DeployedFunction, event: str, props: dict[str, Any]) -> None:

@@ -119,8 +119,10 @@ def _role(ctx: Context, logical_id: str, name: str, props: dict[str, Any], where
     """SAM's implicit `<LogicalId>Role`: basic execution plus the function's Policies."""
     policies = expand(props.get("Policies"), where)
     inline = {f"{logical_id}Policy{i}": document for i, document in enumerate(policies.inline)}
-    arn, _action = ensure_role(ctx, f"{name}-role"[:64], LAMBDA_TRUST, policies.managed, inline)
-    ctx.scope.refs[f"{logical_id}Role"] = f"{name}-role"[:64]
+    role_name = f"{name}-role"[:64]
+    arn, action = ensure_role(ctx, role_name, LAMBDA_TRUST, policies.managed, inline)
+    ctx.record(f"{logical_id}Role", "AWS::IAM::Role", action, role_name)
+    ctx.scope.refs[f"{logical_id}Role"] = role_name
     ctx.scope.attributes[f"{logical_id}Role"] = {"Arn": arn}
     return arn
 
@@ -158,10 +160,12 @@ def _publish(ctx: Context, fn: DeployedFunction, alias: str, props: dict[str, An
         if error_code(exc) != "ResourceNotFoundException":
             raise
         lam.create_alias(FunctionName=fn.name, Name=alias, FunctionVersion=version)
-        ctx.record(f"{fn.logical_id}/{alias}", "AWS::Lambda::Alias", "created", f"{fn.name}:{alias} -> version {version}")
+        ctx.record(f"{fn.logical_id}/{alias}", "AWS::Lambda::Alias", "created", f"{fn.name}:{alias} -> version {version}",
+                   physical_id=fn.target_arn)
         return
     if old == version:
-        ctx.record(f"{fn.logical_id}/{alias}", "AWS::Lambda::Alias", "unchanged", f"{fn.name}:{alias} -> version {version}")
+        ctx.record(f"{fn.logical_id}/{alias}", "AWS::Lambda::Alias", "unchanged", f"{fn.name}:{alias} -> version {version}",
+                   physical_id=fn.target_arn)
         return
     preference = props.get("DeploymentPreference") or {}
     kind = str(preference.get("Type", "AllAtOnce")) if preference.get("Enabled", True) not in (False, "false") else "AllAtOnce"
@@ -171,7 +175,8 @@ def _publish(ctx: Context, fn: DeployedFunction, alias: str, props: dict[str, An
     alarms = [str(a) for a in preference.get("Alarms") or []]
     fn.release = Release(fn.name, alias, old, version, kind, alarms, lam, ctx.aws("cloudwatch"), clock=clock)
     ctx.record(f"{fn.logical_id}/{alias}", "AWS::Lambda::Alias", "updated",
-               f"{fn.name}:{alias} version {old} -> {version}, {kind}" + (f", watching {', '.join(alarms)}" if alarms else ""))
+               f"{fn.name}:{alias} version {old} -> {version}, {kind}" + (f", watching {', '.join(alarms)}" if alarms else ""),
+               physical_id=fn.target_arn)
 
 
 def _event_invoke_config(lam: Any, fn: DeployedFunction, spec: dict[str, Any]) -> None:

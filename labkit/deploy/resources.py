@@ -83,7 +83,7 @@ def topic(ctx: Context, logical_id: str, props: dict[str, Any]) -> Deployed:
         if (subscription["Protocol"], subscription["Endpoint"]) not in subscribed:
             sns.subscribe(TopicArn=arn, Protocol=subscription["Protocol"], Endpoint=subscription["Endpoint"])
     _not_applied(ctx, logical_id, props, {"TopicName", "Subscription", "FifoTopic", "Tags"})
-    ctx.record(logical_id, "AWS::SNS::Topic", "unchanged" if arn in existing else "created", name)
+    ctx.record(logical_id, "AWS::SNS::Topic", "unchanged" if arn in existing else "created", name, physical_id=arn)
     return arn, {"TopicArn": arn, "TopicName": name}
 
 

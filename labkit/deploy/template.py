@@ -56,13 +56,14 @@ def load(path: str | Path, stack_name: str | None = None, parameters: dict[str, 
         raise TemplateError(f"cannot read the template: {details or 'not a mapping'}")
     if not body.get("Resources"):
         raise TemplateError(f"{path}: the template has no Resources: add at least one resource")
-    stack = stack_name or _stack_name(path)
+    stack = stack_name or default_stack_name(path)
     values = {**_parameter_values(body, dict(parameters or {}), path), **_pseudo(stack)}
     _apply_globals(body)
     return Template(path, body, stack, values)
 
 
-def _stack_name(path: Path) -> str:
+def default_stack_name(path: Path) -> str:
+    """The stack a template deploys as by default: its folder's name, made a valid stack name."""
     folder = path.resolve().parent.name
     name = re.sub(r"[^a-zA-Z0-9-]", "-", folder).strip("-") or "stack"
     return name if name[0].isalpha() else f"stack-{name}"

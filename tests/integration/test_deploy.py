@@ -13,7 +13,7 @@ import pytest
 
 from labkit.aws.local import LocalAws
 from labkit.cli import main
-from labkit.deploy import TemplateError, UnsupportedError, deploy
+from labkit.deploy import TemplateError, UnsupportedError, delete_stack, deploy
 from labkit.deploy.apis import close_gateways
 from labkit.deploy.releases import ROLLED_BACK, SUCCEEDED
 from labkit.service.clock import LessonClock
@@ -169,3 +169,146 @@ def test_a_canary_completes_and_one_rolls_back_on_its_alarm(local: LocalAws, tmp
     assert alias["FunctionVersion"] == "2" and "RoutingConfig" not in alias, "traffic back on the old version"
     answer = json.loads(lam.invoke(FunctionName="canary-Greeter", Qualifier="live")["Payload"].read())
     assert answer == {"release": "v2", "version": "2"}
+
+
+STACK_V1 = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Orders:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+  Jobs:
+    Type: AWS::SQS::Queue
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      InlineCode: "def handler(event, context):\\n    return len(event.get('Records', []))\\n"
+      Environment:
+        Variables:
+          TABLE: !Ref Orders
+      Events:
+        Queue:
+          Type: SQS
+          Properties:
+            Queue: !GetAtt Jobs.Arn
+"""
+STACK_V2 = STACK_V1.replace("""  Jobs:
+    Type: AWS::SQS::Queue
+""", "").replace("""      Events:
+        Queue:
+          Type: SQS
+          Properties:
+            Queue: !GetAtt Jobs.Arn
+""", "")
+
+
+def write_template(tmp_path: Path, text: str) -> Path:
+    template = tmp_path / "shop" / "template.yaml"
+    template.parent.mkdir(exist_ok=True)
+    template.write_text(text)
+    return template
+
+
+def stack_record(local: LocalAws, stack: str) -> dict[str, Any]:
+    return json.loads(local.client("ssm").get_parameter(Name=f"/labkit/stacks/{stack}")["Parameter"]["Value"])
+
+
+def test_a_redeploy_deletes_what_the_template_no_longer_declares_after_deploying_the_rest(
+    local: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    template = write_template(tmp_path, STACK_V1)
+    deploy(template, local=local)
+    lam, sqs = local.client("lambda"), local.client("sqs")
+    assert set(stack_record(local, "shop")) == {"Orders", "Jobs", "Worker", "WorkerRole", "Worker/Queue"}
+    assert len(lam.list_event_source_mappings(FunctionName="shop-Worker")["EventSourceMappings"]) == 1
+    code = lam.get_function_configuration(FunctionName="shop-Worker")["CodeSha256"]
+
+    assert main(["deploy", str(write_template(tmp_path, STACK_V2)), "--endpoint", local.endpoint_url, "--json"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    deleted = [line.split() for line in lines if line.strip().startswith("deleted")]
+    assert [words[1:3] for words in deleted] == [["SQS", "Worker/Queue"], ["AWS::SQS::Queue", "Jobs"]], \
+        "the mapping goes before its queue"
+    assert lines.index(next(line for line in lines if "deleted" in line)) > max(
+        i for i, line in enumerate(lines) if "unchanged" in line), "deleted after everything else is deployed"
+    assert json.loads(lines[-1]) == {}, "--json's last line is still the outputs"
+
+    assert lam.list_event_source_mappings(FunctionName="shop-Worker")["EventSourceMappings"] == []
+    assert not any(url.endswith("/shop-Jobs") for url in sqs.list_queues().get("QueueUrls", []))
+    config = lam.get_function_configuration(FunctionName="shop-Worker")
+    assert config["CodeSha256"] == code and config["Environment"]["Variables"] == {"TABLE": "shop-Orders"}, "the rest unchanged"
+    assert local.client("dynamodb").describe_table(TableName="shop-Orders")["Table"]["TableStatus"] == "ACTIVE"
+    assert set(stack_record(local, "shop")) == {"Orders", "Worker", "WorkerRole"}
+
+
+BUCKETS = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Orders:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+  Uploads:
+    Type: AWS::S3::Bucket
+  Scratch:
+    Type: AWS::S3::Bucket
+"""
+
+
+def test_a_removed_bucket_that_holds_objects_is_kept_and_reported_and_deleted_once_empty(local: LocalAws, tmp_path: Path) -> None:
+    template = write_template(tmp_path, BUCKETS)
+    deploy(template, local=local)
+    s3 = local.client("s3")
+    s3.put_object(Bucket="shop-uploads", Key="report.csv", Body=b"id\n1\n")
+
+    result = deploy(write_template(tmp_path, BUCKETS.split("  Uploads:")[0]), local=local)
+    actions = {step.resource: (step.action, step.detail) for step in result.steps}
+    assert actions["Scratch"] == ("deleted", "shop-scratch")
+    action, reason = actions["Uploads"]
+    assert action == "failed" and "BucketNotEmpty" in reason and "empty it" in reason
+    assert actions["Orders"][0] == "unchanged"
+    assert s3.list_objects_v2(Bucket="shop-uploads")["KeyCount"] == 1, "kept with its objects"
+    assert {b["Name"] for b in s3.list_buckets()["Buckets"]} == {"shop-uploads"}
+    assert set(stack_record(local, "shop")) == {"Orders", "Uploads"}, "still the stack's, so a later deploy retries"
+
+    s3.delete_object(Bucket="shop-uploads", Key="report.csv")
+    steps = delete_stack(template, local=local)
+    assert sorted((step.resource, step.action) for step in steps) == [("Orders", "deleted"), ("Uploads", "deleted")]
+    assert s3.list_buckets()["Buckets"] == [] and local.client("dynamodb").list_tables()["TableNames"] == []
+
+
+def test_deleting_a_stack_leaves_nothing_of_it(local: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    template = copy_template("all-events", tmp_path)
+    result = deploy(template, local=local)
+    assert urllib.request.urlopen(result.outputs["RestUrl"], timeout=30).status == 200
+    other = write_template(tmp_path, BUCKETS)  # another stack stays as it is
+    deploy(other, local=local)
+
+    assert main(["delete", str(template), "--endpoint", local.endpoint_url]) == 0
+    out = capsys.readouterr().out
+    assert "deleted   AWS::Serverless::Function" in out and "deleted   S3" in out
+    lam = local.client("lambda")
+    assert [f["FunctionName"] for f in lam.list_functions()["Functions"]] == []
+    assert lam.list_event_source_mappings()["EventSourceMappings"] == []
+    assert lam.list_layers()["Layers"] == []
+    assert local.client("sqs").list_queues().get("QueueUrls", []) == []
+    assert local.client("sns").list_topics()["Topics"] == [] and local.client("sns").list_subscriptions()["Subscriptions"] == []
+    assert local.client("dynamodb").list_tables()["TableNames"] == ["shop-Orders"]
+    assert {b["Name"] for b in local.client("s3").list_buckets()["Buckets"]} == {"shop-uploads", "shop-scratch"}
+    assert [r["RoleName"] for r in local.client("iam").list_roles()["Roles"] if r["RoleName"].startswith("all-events")] == []
+    assert local.client("events").list_rules()["Rules"] == []
+    assert local.client("apigateway").get_rest_apis()["items"] == []
+    assert local.client("apigatewayv2").get_apis()["Items"] == []
+    parameters = local.client("ssm").describe_parameters()["Parameters"]
+    assert [p["Name"] for p in parameters] == ["/labkit/stacks/shop"], "the record went with the stack"
+    with pytest.raises(OSError):  # its local API Gateway is closed
+        urllib.request.urlopen(result.outputs["RestUrl"], timeout=5)
+
+    assert delete_stack(stack_name="all-events", local=local) == [], "deleting again: nothing left"

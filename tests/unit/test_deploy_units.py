@@ -1,15 +1,17 @@
-"""labkit.deploy's pieces without an AWS: intrinsics, Globals, policy templates, traffic plans, ordering."""
+"""labkit.deploy's pieces without an AWS: intrinsics, Globals, policy templates, traffic plans, ordering, deletion order."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
+from labkit.deploy.context import StackResource
 from labkit.deploy.deployer import deployment_order
 from labkit.deploy.errors import TemplateError, UnsupportedError
 from labkit.deploy.intrinsics import Scope, references
 from labkit.deploy.policies import BASIC_EXECUTION, expand
 from labkit.deploy.releases import TrafficStep, traffic_plan
+from labkit.deploy.stacks import deletion_order
 from labkit.deploy.template import load
 
 
@@ -106,3 +108,16 @@ def test_traffic_shift_draws_one_panel_per_release_with_its_rollback() -> None:
     assert list(bad.lines[1].get_ydata()) == [10, 0, 0], "the actual shares, in percent, held to the right edge"
     assert any(text.get_text() == "rolled back: Errors" and text.get_color() == ERROR_COLOR for text in bad.texts)
     assert len(good.lines) == 1 and not good.texts
+
+
+def test_deletion_goes_dependents_first_newest_first() -> None:
+    record = {
+        "Role": StackResource("AWS::IAM::Role", "shop-Worker-role"),
+        "Jobs": StackResource("AWS::SQS::Queue", "shop-Jobs"),
+        "Worker": StackResource("AWS::Serverless::Function", "shop-Worker"),
+        "Worker/Queue": StackResource("SQS", "uuid-1"),
+        "Worker/live": StackResource("AWS::Lambda::Alias", "arn:aws:lambda:us-east-1:123456789012:function:shop-Worker:live"),
+        "Orders": StackResource("AWS::DynamoDB::Table", "shop-Orders"),
+    }
+    assert [logical_id for logical_id, _ in deletion_order(record)] == [
+        "Worker/live", "Worker/Queue", "Worker", "Orders", "Jobs", "Role"]
