@@ -32,13 +32,9 @@ def _require(ctx: Context, fn: DeployedFunction, event: str, props: dict[str, An
     return props[key]
 
 
-def _statement(fn: DeployedFunction, event: str) -> str:
-    return re.sub(r"[^a-zA-Z0-9-_]", "-", f"{fn.logical_id}-{event}")[:100]
-
-
 def _permission(ctx: Context, fn: DeployedFunction, event: str, principal: str, source_arn: str) -> dict[str, str]:
     """lambda.add_permission for a service; returns what deleting the event needs to remove it again."""
-    statement = _statement(fn, event)
+    statement = re.sub(r"[^a-zA-Z0-9-_]", "-", f"{fn.logical_id}-{event}")[:100]
     try:
         ctx.aws("lambda").add_permission(
             FunctionName=fn.target_arn, StatementId=statement, Action="lambda:InvokeFunction",

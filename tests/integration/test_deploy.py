@@ -312,3 +312,23 @@ def test_deleting_a_stack_leaves_nothing_of_it(local: LocalAws, tmp_path: Path, 
         urllib.request.urlopen(result.outputs["RestUrl"], timeout=5)
 
     assert delete_stack(stack_name="all-events", local=local) == [], "deleting again: nothing left"
+
+
+def test_a_failed_deploy_deletes_nothing_and_keeps_what_it_made_in_the_record(local: LocalAws, tmp_path: Path) -> None:
+    deploy(write_template(tmp_path, STACK_V1), local=local)
+    broken = STACK_V2 + """\
+  Extra:
+    Type: AWS::SQS::Queue
+  Broken:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: missing/, Handler: app.handler, Runtime: python3.12}
+"""
+    with pytest.raises(TemplateError, match="is not a folder"):
+        deploy(write_template(tmp_path, broken), local=local)
+    queues = local.client("sqs").list_queues()["QueueUrls"]
+    assert sorted(url.rsplit("/", 1)[-1] for url in queues) == ["shop-Extra", "shop-Jobs"], "nothing deleted"
+    assert {"Jobs", "Worker/Queue", "Extra"} <= set(stack_record(local, "shop"))
+
+    result = deploy(write_template(tmp_path, STACK_V2), local=local)
+    assert sorted(s.resource for s in result.steps if s.action == "deleted") == ["Extra", "Jobs", "Worker/Queue"]
+    assert local.client("sqs").list_queues().get("QueueUrls", []) == []
