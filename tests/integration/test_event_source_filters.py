@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.integration.test_event_sources_sqs import ROLE, drain, ledger, make_queue, queue_depth, unique, wait_for
+from tests.integration.test_event_sources_sqs import (
+    ROLE, drain, ledger, make_queue, queue_depth, unique, wait_for, wait_for_ledger,
+)
 from tests.integration.test_event_sources_streams import make_kinesis_stream, make_recorder, make_table
 from tests.packages import app_zip
 
@@ -70,7 +72,7 @@ def test_a_dynamodb_stream_filtered_on_inserts_skips_the_other_changes(local: An
                     ExpressionAttributeValues={":t": {"S": "silver"}})
     ddb.put_item(TableName=table, Item={"id": {"S": "b"}})
     ddb.delete_item(TableName=table, Key={"id": {"S": "a"}})
-    rows = wait_for(lambda: len(ledger(tmp_path / "ledger")) >= 2 and ledger(tmp_path / "ledger"), what="the 2 inserts")
+    rows = wait_for_ledger(tmp_path / "ledger", 2, "the 2 inserts")
     assert [(row["name"], row["keys"]["id"]["S"]) for row in rows] == [("INSERT", "a"), ("INSERT", "b")]
 
     # Clearing the filters restarts the poller from its checkpoint, which has moved past the skipped
@@ -81,7 +83,7 @@ def test_a_dynamodb_stream_filtered_on_inserts_skips_the_other_changes(local: An
     assert "FilterCriteria" not in lam.get_event_source_mapping(UUID=mapping["UUID"])
     ddb.update_item(TableName=table, Key={"id": {"S": "b"}}, UpdateExpression="SET tier = :t",
                     ExpressionAttributeValues={":t": {"S": "gold"}})
-    rows = wait_for(lambda: len(ledger(tmp_path / "ledger")) >= 3 and ledger(tmp_path / "ledger"), what="the next write")
+    rows = wait_for_ledger(tmp_path / "ledger", 3, "the next write")
     assert [(row["name"], row["keys"]["id"]["S"]) for row in rows] == [("INSERT", "a"), ("INSERT", "b"), ("MODIFY", "b")]
 
 

@@ -65,6 +65,11 @@ def ledger(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
+def wait_for_ledger(path: Path, count: int, what: str) -> list[dict[str, Any]]:
+    """The ledger's rows once it holds at least `count` of them."""
+    return wait_for(lambda: len(rows := ledger(path)) >= count and rows, what=what)
+
+
 def make_queue(sqs: Any, name: str, **attributes: str) -> tuple[str, str]:
     url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -110,7 +115,7 @@ def test_a_mapping_runs_the_function_with_lambdas_sqs_records(local: Any, tmp_pa
     for n in range(12):
         sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"n": n}), MessageAttributes={
             "kind": {"DataType": "String", "StringValue": "order"}})
-    rows = wait_for(lambda: len(ledger(tmp_path / "ledger")) >= 12 and ledger(tmp_path / "ledger"), what="12 messages")
+    rows = wait_for_ledger(tmp_path / "ledger", 12, "12 messages")
     assert sorted(row["n"] for row in rows) == list(range(12))
     wait_for(lambda: queue_depth(sqs, url) == 0, what="the successful messages to be deleted")
     assert service.metrics("worker").invocations >= 3, "batches of at most 5"
@@ -128,7 +133,7 @@ def test_partial_batch_failures_return_only_the_listed_messages(local: Any, tmp_
         FunctionResponseTypes=["ReportBatchItemFailures"],
     )
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    wait_for(lambda: len(ledger(tmp_path / "ledger")) >= 5, what="the five good messages")
+    wait_for_ledger(tmp_path / "ledger", 5, "the five good messages")
     # The failed one comes back after its visibility timeout, and keeps failing.
     wait_for(lambda: service.metrics("partial").invocations >= 2, what="a second receive of the failed message")
     lam.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
@@ -272,6 +277,6 @@ def test_reserved_concurrency_bounds_the_batches_of_a_deep_queue(local: Any, tmp
             {"Id": str(n), "MessageBody": json.dumps({"n": n})} for n in range(start, start + 10)
         ])
     lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="reserved", BatchSize=5)
-    wait_for(lambda: len(ledger(tmp_path / "ledger")) >= 60, what="every message")
+    wait_for_ledger(tmp_path / "ledger", 60, "every message")
     metrics = service.metrics("reserved")
     assert metrics.peak_concurrency == 1 and metrics.throttles == 0, "one batch at a time, none throttled"

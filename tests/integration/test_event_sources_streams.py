@@ -12,7 +12,7 @@ from typing import Any
 from labkit.aws.local import LocalAws
 from labkit.service.clock import LessonClock
 from labkit.service.lambda_service import LambdaService
-from tests.integration.test_event_sources_sqs import ROLE, drain, ledger, make_queue, unique, wait_for
+from tests.integration.test_event_sources_sqs import ROLE, drain, ledger, make_queue, unique, wait_for, wait_for_ledger
 from tests.packages import app_zip
 
 # Writes every record it gets (in order) to the ledger; fails a batch that holds a record marked poison.
@@ -81,7 +81,7 @@ def test_item_changes_reach_the_function_in_order_with_their_images(local: Any, 
                     ExpressionAttributeValues={":q": {"N": "2"}})
     ddb.put_item(TableName=table, Item={"id": {"S": "b"}})
     ddb.delete_item(TableName=table, Key={"id": {"S": "a"}})
-    rows = wait_for(lambda: len(ledger(tmp_path / "ledger")) >= 4 and ledger(tmp_path / "ledger"), what="4 records")
+    rows = wait_for_ledger(tmp_path / "ledger", 4, "4 records")
     assert [row["name"] for row in rows] == ["INSERT", "MODIFY", "INSERT", "REMOVE"]
     assert [row["keys"]["id"]["S"] for row in rows] == ["a", "a", "b", "a"]
     assert rows[1]["old"]["qty"] == {"N": "1"} and rows[1]["new"]["qty"] == {"N": "2"}
@@ -115,7 +115,7 @@ def test_bisect_isolates_a_poison_record_and_reports_it(local: Any, tmp_path: Pa
     assert record["responseContext"]["functionError"] == "Unhandled"
     assert info["batchSize"] == 1 and info["startSequenceNumber"] == info["endSequenceNumber"]
     assert info["streamArn"] == stream_arn
-    rows = wait_for(lambda: len(ledger(tmp_path / "ledger")) >= 7 and ledger(tmp_path / "ledger"), what="7 good records")
+    rows = wait_for_ledger(tmp_path / "ledger", 7, "7 good records")
     ids = [row["keys"]["id"]["S"] for row in rows]
     assert sorted(set(ids)) == [f"p{n}" for n in range(8) if n != 5], "every other record got through"
     assert "p5" not in ids
@@ -170,7 +170,7 @@ def test_kinesis_records_reach_the_function(local: Any, tmp_path: Path) -> None:
     lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="clicks", StartingPosition="TRIM_HORIZON")
     for n in range(3):
         kinesis.put_record(StreamName=name, Data=json.dumps({"n": n}).encode(), PartitionKey="user-1")
-    rows = wait_for(lambda: len(ledger(tmp_path / "ledger")) >= 3 and ledger(tmp_path / "ledger"), what="3 records")
+    rows = wait_for_ledger(tmp_path / "ledger", 3, "3 records")
     assert [json.loads(base64.b64decode(row["data"]))["n"] for row in rows] == [0, 1, 2]
 
 
