@@ -1,7 +1,7 @@
 """Warm-invoke latency and cold start of labkit's process backend against the official Runtime
 Interface Emulator (RIE), measured in the same run with the same awslambdaric and handler.
 
-    .venv/bin/python bench/invoke.py [--n 2000] [--cold 5]
+    .venv/bin/python bench/invoke.py [--n 2000] [--rounds 10] [--cold 5]
 
 The warm latencies are measured in alternating rounds (see ``bench.peers.alternating_latencies``),
 labkit twice: as it runs, and with busy-polling turned off (``labkit.runtime.busy_poll``), to show

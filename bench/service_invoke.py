@@ -2,21 +2,22 @@
 
     .venv/bin/python bench/service_invoke.py [--n 2000] [--rounds 10] [--seconds 2] [--levels 1,4,16]
 
-Both peers get the same handler, the same event and the same client: raw HTTP/1.1 with
+Every peer gets the same handler, the same event and the same client: raw HTTP/1.1 with
 ``http.client`` on a kept-alive connection (TCP_NODELAY), ``POST /2015-03-31/functions/<name>/invocations``.
 labkit's side is the whole path a boto3 call takes: the single-port server (``labkit serve``, here
 started in a child process), Lambda's REST API, the service's concurrency accounting, and the
 function's warm execution environment. A third peer, the floor (``bench/forwarder.py``), is a bare
-Python forwarder to the same awslambdaric: what the process layout and the sockets alone cost. The RIE serves one invoke at a time: overlapping invokes
-crash it (SIGSEGV in rapidcore's ``Server.Invoke``, aws-sam-cli 1.170.0), so its clients take turns
-(a lock on the client side), which is what queueing in front of it would give.
+Python forwarder to the same awslambdaric: what the process layout and the sockets alone cost.
+The RIE serves one invoke at a time: overlapping invokes crash it (SIGSEGV in rapidcore's
+``Server.Invoke``, aws-sam-cli 1.170.0), so its clients take turns (a lock on the client side),
+which is what queueing in front of it would give.
 
-Both peers run side by side for the whole measurement and take turns: the warm latencies in
+The peers run side by side for the whole measurement and take turns: the warm latencies in
 ``--rounds`` alternating rounds, the throughput level by level, so that a machine whose speed
-drifts during the run (a shared host) weighs on both alike.
+drifts during the run (a shared host) weighs on all of them alike.
 
 Prints the warm p50/p99 of each peer and labkit / RIE ratios (goal: warm p50 <= 0.5x), then the
-throughput (invokes per second) of each at 1, 4 and 16 concurrent clients (each client thread
+throughput (invokes per second) of labkit and the RIE at 1, 4 and 16 concurrent clients (each client thread
 has its own connection; failed invokes are counted apart), and where labkit's time goes: the
 same warm invoke in process, through ``labkit.Function.invoke`` alone and through
 ``LambdaService.handle`` (the API and the service without the server).
