@@ -16,6 +16,8 @@ from labkit.runtime import busy_poll
 
 API_PREFIX = "/2018-06-01/runtime"
 _MAX_HEADER_BYTES = 64 * 1024
+_SEND_TIMEOUT_S = 30.0
+"""How long an answer may wait for the runtime to read (a 6 MB event goes in many pieces)."""
 _ACCEPTED = b'{"status":"OK"}'
 
 
@@ -137,10 +139,11 @@ class RuntimeApiChannel:
         lines = [f"HTTP/1.1 {status}", "Content-Type: application/json", f"Content-Length: {len(body)}"]
         lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        sock = request.conn
         try:
-            request.conn.sendall(head + body)
+            _send_all(sock, head + body)
         except OSError:
-            self._drop(request.conn.fileno())
+            self._drop(sock.fileno())
 
     def accept(self, request: ApiRequest) -> None:
         self.respond(request, "202 Accepted", _ACCEPTED)
@@ -219,3 +222,16 @@ class RuntimeApiChannel:
         except (KeyError, ValueError):
             pass
         conn.sock.close()
+
+
+def _send_all(sock: socket.socket, data: bytes) -> None:
+    """Send all of `data` on a non-blocking socket, waiting for room whenever the buffer is full."""
+    view, sent = memoryview(data), 0
+    while sent < len(view):
+        try:
+            sent += sock.send(view[sent:])
+        except BlockingIOError:
+            waiter = select.poll()
+            waiter.register(sock, select.POLLOUT)
+            if not waiter.poll(int(_SEND_TIMEOUT_S * 1000)):
+                raise TimeoutError(f"the runtime read nothing for {_SEND_TIMEOUT_S:.0f} s") from None

@@ -216,6 +216,16 @@ def test_payload_limits_are_lambdas(make_code: CodeMaker, backend: str) -> None:
     assert not fine.report.cold, "an oversized response must not cost the environment"
 
 
+def test_events_up_to_six_megabytes_reach_the_handler_every_time(make_code: CodeMaker, backend: str) -> None:
+    """The runtime reads a 6 MB event in many pieces: the Runtime API must send all of it, every time."""
+    code = make_code(app="def handler(event, context):\n    return len(event['pad'])\n")
+    sizes = [4 * 1024 * 1024, 5 * 1024 * 1024, 6 * 1024 * 1024 - 64] * 7
+    with labkit.Function("app.handler", code=code, backend=backend) as fn:
+        results = [fn.invoke({"pad": "x" * size}) for size in sizes]
+    assert [(inv.error, inv.result) for inv in results] == [(None, size) for size in sizes]
+    assert sum(inv.report.cold for inv in results) == 1, "a large event must not cost the environment"
+
+
 def test_an_unhandled_exception_gives_lambdas_error_shape(make_code: CodeMaker, backend: str) -> None:
     code = make_code(app="def handler(event, context):\n    raise KeyError('name')\n")
     with labkit.Function("app.handler", code=code, backend=backend) as fn:
