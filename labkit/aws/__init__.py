@@ -1,8 +1,8 @@
 """The embedded AWS: moto's server in-process behind labkit's one-port endpoint, and boto3 pointed at it.
 
 `labkit.aws.start()` starts the process-wide local AWS (once; later calls return it) and
-`labkit.aws.client("s3")` gives a boto3 client on it. Modules: `moto_app` (moto as a WSGI
-application), `local` (`LocalAws`: the server, the Lambda service and moto on one port),
+`labkit.aws.client("s3")` gives a boto3 client on it. Modules: `embedded` (the only code that
+touches moto: its WSGI application, roles, CloudWatch stores, event patterns and delivery hooks), `local` (`LocalAws`: the server, the Lambda service and moto on one port),
 `endpoint` (boto3 sessions, clients, resources and the environment variables that point code
 at the local AWS).
 """
@@ -19,8 +19,8 @@ _EXPORTS = {
     "resource": "labkit.aws.endpoint",
     "session": "labkit.aws.endpoint",
     "environment": "labkit.aws.endpoint",
-    "ACCOUNT_ID": "labkit.aws.moto_app",
-    "REGION": "labkit.aws.moto_app",
+    "ACCOUNT_ID": "labkit.aws.embedded.app",
+    "REGION": "labkit.aws.embedded.app",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from labkit.aws.moto_app import REGION
+from labkit.aws.embedded.app import REGION
 from labkit.runtime.lambda_env import LOCAL_CREDENTIALS
 
 if TYPE_CHECKING:

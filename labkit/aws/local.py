@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from labkit.aws import endpoint
-from labkit.aws.moto_app import MotoApp, create_app
+from labkit.aws.embedded.app import MotoApp, create_app
 from labkit.errors import LabkitError
 from labkit.security.enforce import Authorizer
 from labkit.service.server import ServiceServer

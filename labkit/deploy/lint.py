@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from labkit.aws.moto_app import REGION
+from labkit.aws.embedded.app import REGION
 
 
 @dataclass(frozen=True)

@@ -1,27 +1,17 @@
 """Where the observer's log events and metric data go: the one seam between it and CloudWatch.
 
-* :class:`BackendSink` writes straight into moto's CloudWatch Logs and CloudWatch backends in
-  this process, which is what the local AWS serves: no boto3 request, no HTTP, no botocore
-  validation of thousands of events a second; the checks left are those the backends make as
-  CloudWatch does (events in time order, too old or too new ones rejected, no NaN values).
-  Arguments are what moto's own request handlers hand the same backend methods (naive UTC
-  timestamps, dimensions as ``{"Name", "Value"}`` dicts), so reading back through boto3 gives
-  the same answers as for data sent with PutLogEvents / PutMetricData.
+* :class:`BackendSink` writes straight into the CloudWatch Logs and CloudWatch backends of the
+  embedded AWS in this process, which is what the local AWS serves
+  (:class:`labkit.aws.embedded.cloudwatch.BackendStore`: no boto3 request, no HTTP).
 * :class:`ClientSink` sends those requests through boto3 clients, for an AWS elsewhere.
 """
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Protocol
 
-from labkit.errors import LabkitError
+from labkit.aws.embedded.cloudwatch import BackendStore, LogStreamMissingError
 from labkit.observe import logs
-from labkit.runtime import limits
 from labkit.service.destinations import ClientFactory
-
-
-class LogStreamMissingError(LabkitError, LookupError):
-    """The log group or stream is not there (deleted since it was created): create it again."""
 
 
 class CloudWatchSink(Protocol):
@@ -36,50 +26,10 @@ class CloudWatchSink(Protocol):
         """Store PutMetricData entries (timestamps as aware datetimes) of one namespace."""
 
 
-class BackendSink:
-    """Into moto's backends of one account and region in this process (see the module docstring)."""
+BackendSink = BackendStore
+"""Into the embedded AWS's backends of one account and region in this process (see the module docstring)."""
 
-    def __init__(self, account: str = limits.DEFAULT_ACCOUNT_ID, region: str = limits.DEFAULT_REGION) -> None:
-        from moto.logs.exceptions import ResourceAlreadyExistsException, ResourceNotFoundException
-
-        self.account = account
-        self.region = region
-        self._exists = ResourceAlreadyExistsException
-        self._missing = ResourceNotFoundException
-
-    def create_stream(self, group: str, stream: str) -> None:
-        backend = self._logs()
-        try:
-            backend.create_log_stream(group, stream)
-        except self._missing:
-            try:
-                backend.create_log_group(group, None, kmsKeyId=None)  # as CreateLogGroup without tags or key
-            except self._exists:
-                pass
-            backend.create_log_stream(group, stream)
-        except self._exists:
-            pass
-
-    def put_log_events(self, group: str, stream: str, events: list[dict[str, Any]]) -> None:
-        try:
-            self._logs().put_log_events(group, stream, events)
-        except self._missing as exc:
-            raise LogStreamMissingError(f"log stream {group} {stream} does not exist") from exc
-
-    def put_metric_data(self, namespace: str, entries: list[dict[str, Any]]) -> None:
-        self._cloudwatch().put_metric_data(namespace, [{**entry, "Timestamp": _naive_utc(entry["Timestamp"])}
-                                                       for entry in entries])
-
-    # looked up on each call: resetting the local AWS replaces moto's backends
-    def _logs(self) -> Any:
-        from moto.logs.models import logs_backends
-
-        return logs_backends[self.account][self.region]
-
-    def _cloudwatch(self) -> Any:
-        from moto.cloudwatch.models import cloudwatch_backends
-
-        return cloudwatch_backends[self.account][self.region]
+__all__ = ["BackendSink", "ClientSink", "CloudWatchSink", "LogStreamMissingError"]
 
 
 class ClientSink:
@@ -120,8 +70,3 @@ class ClientSink:
         if self._logs_client is None:
             self._logs_client = self._clients("logs")
         return self._logs_client
-
-
-def _naive_utc(timestamp: dt.datetime) -> dt.datetime:
-    """A timestamp as moto's request parsing leaves it: UTC without tzinfo."""
-    return timestamp.astimezone(dt.timezone.utc).replace(tzinfo=None) if timestamp.tzinfo else timestamp

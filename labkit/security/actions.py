@@ -1,8 +1,7 @@
 """The IAM action and resource ARNs of one AWS API request, from botocore's service models.
 
 `describe(service, method, target, headers, body)` finds the request's operation and its
-parameters the way the embedded AWS (moto) does - botocore's model for the service, routed by
-`X-Amz-Target` (JSON protocol), `Action` (query protocol) or method and path (REST) - and names
+parameters the way the embedded AWS does (:func:`labkit.aws.embedded.requests.read_call`) and names
 what IAM authorizes: the action (`dynamodb:PutItem`; a few differ from the operation's name, e.g.
 `Invoke` is `lambda:InvokeFunction`, `ListObjectsV2` is `s3:ListBucket`) and the resource ARNs
 (`arn:aws:dynamodb:us-east-1:123456789012:table/orders`; `*` for list operations). ARNs are
@@ -14,6 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from labkit.aws.embedded.iam import secret_arn
+from labkit.aws.embedded.requests import read_call
 
 # Operations whose IAM action is not `<prefix>:<operation>`.
 ACTION_NAMES: dict[str, dict[str, str]] = {
@@ -67,39 +69,14 @@ def describe(
     account: str,
 ) -> ApiCall | None:
     """The call a request makes, or None when its service's model has no operation for it."""
-    from moto.core.parse import PROTOCOL_PARSERS
-    from moto.core.request import Request, determine_request_protocol
-    from moto.core.routing import NotFound, get_service_router
-    from moto.core.utils import get_service_model
-
-    try:
-        model = get_service_model(service)
-    except Exception:  # an unknown signing name: no model to read
+    request = read_call(service, method, target, headers, body)
+    if request is None:
         return None
-    request = Request.from_primitives(method, f"http://{headers.get('host', 'localhost')}{target}", dict(headers), body)
-    try:
-        protocol = determine_request_protocol(model, request.content_type)
-        operation, uri_params = get_service_router(service).match(request)
-    except (NotFound, NotImplementedError):
-        return None
-    try:
-        params = PROTOCOL_PARSERS[protocol](operation).parse(
-            {
-                "method": request.method,
-                "values": request.values,
-                "headers": request.headers,
-                "body": request.data,
-                "url_path": request.path,
-                "url_params": uri_params,
-            }
-        )
-    except Exception:  # a malformed body: the action is still known, the resource may not be
-        params = dict(uri_params)
-    name = operation.name
+    name = request.operation
     action = f"{service}:{ACTION_NAMES.get(service, {}).get(name, name)}"
     builder = RESOURCE_BUILDERS.get(service)
-    found = builder(name, dict(params or {}), region, account) if builder else []
-    return ApiCall(service, name, action, tuple(found) or ("*",), protocol)
+    found = builder(name, request.params, region, account) if builder else []
+    return ApiCall(service, name, action, tuple(found) or ("*",), request.protocol)
 
 
 # --------------------------------------------------------------------------- resource ARNs per service
@@ -161,16 +138,6 @@ def _secretsmanager(operation: str, params: dict[str, Any], region: str, account
     if secret.startswith("arn:"):
         return [secret]
     return [secret_arn(secret, region, account)]
-
-
-def secret_arn(name: str, region: str, account: str) -> str:
-    """A secret's full ARN (with the 6-character suffix Secrets Manager adds) when it exists locally."""
-    try:
-        from moto.secretsmanager.models import secretsmanager_backends
-
-        return str(secretsmanager_backends[account][region].secrets[name].arn)
-    except Exception:  # not created yet (CreateSecret) or moto's layout changed
-        return f"arn:aws:secretsmanager:{region}:{account}:secret:{name}"
 
 
 def _ssm(operation: str, params: dict[str, Any], region: str, account: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""Execution roles in the local IAM (the embedded moto's, in this process): their policies and their trust.
+"""Execution roles in the local IAM (the embedded AWS's, in this process): their policies and their trust.
 
 A role is looked up by the name at the end of its ARN, in the account the ARN names. Nothing here
 changes IAM; `None` answers mean "no such role in the local IAM".
@@ -7,40 +7,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from labkit.aws.embedded.iam import find_role
 from labkit.security.iam import PolicyError, RequestContext, evaluate
 
 LAMBDA_PRINCIPAL = "lambda.amazonaws.com"
 
 
-def _role(role_name: str, account: str) -> Any:
-    from moto.iam.models import iam_backends
-
-    try:
-        return iam_backends[account]["aws"].get_role(role_name)
-    except Exception:  # moto's NotFoundException: no such role
-        return None
-
-
 def role_policies(role_name: str, account: str) -> list[Any] | None:
     """The policy documents of a role (inline, then attached managed ones), or None if there is no such role."""
-    role = _role(role_name, account)
-    if role is None:
-        return None
-    documents: list[Any] = list(role.policies.values())
-    for policy in role.managed_policies.values():
-        version = next((v for v in policy.versions if v.is_default), None)
-        documents.append(version.document if version is not None else policy.document)
-    return documents
+    role = find_role(role_name, account)
+    return None if role is None else list(role.policies)
 
 
 def principal_keys(role_name: str, account: str, session_name: str) -> dict[str, str]:
     """The condition keys IAM knows of a session of the role: `aws:userid` (`<role id>:<session>`) and
     `aws:PrincipalTag/<key>` for each of the role's tags; none when the role is not in the local IAM."""
-    role = _role(role_name, account)
+    role = find_role(role_name, account)
     if role is None:
         return {}
-    keys = {"aws:userid": f"{role.id}:{session_name}"}
-    keys.update({f"aws:PrincipalTag/{tag['Key']}": tag["Value"] for tag in role.tags or []})
+    keys = {"aws:userid": f"{role.role_id}:{session_name}"}
+    keys.update({f"aws:PrincipalTag/{key}": value for key, value in role.tags})
     return keys
 
 
@@ -49,10 +35,10 @@ def trust_allows(role_arn: str, principal: str = LAMBDA_PRINCIPAL) -> bool | Non
     parts = role_arn.split(":")
     if len(parts) < 6:
         return None
-    role = _role(role_arn.rsplit("/", 1)[-1], parts[4])
+    role = find_role(role_arn.rsplit("/", 1)[-1], parts[4])
     if role is None:
         return None
     try:
-        return evaluate([role.assume_role_policy_document], "sts:AssumeRole", role_arn, RequestContext(principal)).allowed
+        return evaluate([role.trust_policy], "sts:AssumeRole", role_arn, RequestContext(principal)).allowed
     except PolicyError:
         return False

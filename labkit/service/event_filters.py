@@ -3,8 +3,8 @@
 A mapping's ``FilterCriteria`` is ``{"Filters": [{"Pattern": "<JSON>"}, ...]}``; a record goes to
 the function when ANY pattern matches it (AWS docs: "Control which events Lambda sends to your
 function", invocation-eventfiltering). Patterns use EventBridge's rule syntax (equality, prefix,
-suffix, anything-but, numeric, exists, equals-ignore-case, wildcard, ``$or``); the matching is moto's
-EventBridge matcher, :class:`moto.events.models.EventPattern`, so labkit has one matcher, not two.
+suffix, anything-but, numeric, exists, equals-ignore-case, wildcard, ``$or``); the matching is the
+embedded AWS's EventBridge matcher (:mod:`labkit.aws.embedded.patterns`), so labkit has one matcher, not two.
 
 What a pattern sees (:func:`filter_document`), per source:
 
@@ -26,6 +26,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from labkit.aws.embedded.patterns import EventPattern, InvalidPatternError, compile_pattern
 from labkit.service.exceptions import InvalidParameterValueException
 
 # "By default, you can define up to five different filters for a single event source mapping"
@@ -37,9 +38,9 @@ INVALID_PATTERN = "Invalid filter pattern definition."  # Lambda's own message
 
 @dataclass(frozen=True)
 class FilterCriteria:
-    """A mapping's filters: one moto ``EventPattern`` per filter (``dump()`` gives the pattern as sent)."""
+    """A mapping's filters: one event pattern per filter (``dump()`` gives the pattern as sent)."""
 
-    patterns: tuple[Any, ...]
+    patterns: tuple[EventPattern, ...]
 
     def to_wire(self) -> dict[str, Any]:
         return {"Filters": [{"Pattern": pattern.dump()} for pattern in self.patterns]}
@@ -94,10 +95,7 @@ def _pattern_text(index: int, item: Any) -> str:
     return pattern
 
 
-def _compile(index: int, pattern: str) -> Any:
-    from moto.events.exceptions import InvalidEventPatternException
-    from moto.events.models import EventPattern
-
+def _compile(index: int, pattern: str) -> EventPattern:
     try:
         parsed = json.loads(pattern)
     except ValueError as exc:
@@ -111,11 +109,10 @@ def _compile(index: int, pattern: str) -> Any:
             '{"eventName": ["INSERT"]}'
         )
     try:
-        return EventPattern.load(pattern)
-    except InvalidEventPatternException as exc:
-        reason = exc.message.split("Reason: ", 1)[-1]
+        return compile_pattern(pattern)
+    except InvalidPatternError as exc:
         raise InvalidParameterValueException(
-            f"{INVALID_PATTERN} Filter {index}: {reason}. Each key maps to an object of keys or to a non-empty list of "
+            f"{INVALID_PATTERN} Filter {index}: {exc.reason}. Each key maps to an object of keys or to a non-empty list of "
             'accepted values, e.g. {"body": {"kind": ["order"]}}'
         ) from None
 

@@ -7,16 +7,15 @@ protocol ``lambda`` (:mod:`labkit.triggers.sns`), EventBridge rules and schedule
 (:mod:`labkit.triggers.eventbridge`, :mod:`labkit.triggers.scheduler`). Each delivery is an
 asynchronous invoke (``invoke_async``), as on AWS, with the event built by :mod:`labkit.events`.
 
-`LocalAws` makes one bridge and puts :meth:`TriggerBridge.wsgi` in front of moto. moto's
-modules are patched once per process, on the first request to moto (moto is imported lazily); a
-patched hook delivers through the bridge of the local AWS that is answering the request (its
-scheduler's, for schedules), and behaves as moto does when no bridge is open. moto's state is
-process-wide: two local AWSs in one process share buckets, topics and rules. Every delivery is recorded in :attr:`TriggerBridge.deliveries`.
+`LocalAws` makes one bridge and puts :meth:`TriggerBridge.wsgi` in front of the embedded AWS. Its
+hooks (:mod:`labkit.aws.embedded.hooks`) are installed once per process, on the first request to
+it; a hook delivers through the bridge of the local AWS that is answering the request (its
+scheduler's, for schedules), and behaves as moto does when no bridge is open. The embedded AWS's
+state is process-wide: two local AWSs in one process share buckets, topics and rules. Every delivery is recorded in :attr:`TriggerBridge.deliveries`.
 """
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import logging
 import threading
@@ -25,8 +24,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from labkit.aws.embedded import hooks
+from labkit.events import s3 as s3_events
 from labkit.service.clock import CLOCK, LessonClock
 from labkit.service.models import parse_function_ref
+from labkit.triggers import eventbridge, s3, sns
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +116,8 @@ class TriggerBridge:
         """`app` (moto's WSGI application) with the bridge's hooks installed before each request needs them."""
 
         def bridged(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-            if not _HOOKS.installed:
-                _HOOKS.install()
+            if not hooks.installed():
+                hooks.install(_current_deliveries)
             if self._scheduler is None and str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith(EVENTS_TARGET):
                 self._start_scheduler()  # this local AWS's EventBridge is in use
             with _BRIDGES.serving(self):  # what moto delivers while answering goes through this bridge
@@ -258,30 +260,41 @@ class _OpenBridges:
             return self._open[-1] if self._open else None
 
 
-class _Hooks:
-    """Patches moto's S3, SNS and EventBridge modules once per process (on the first request to moto)."""
+class BridgeDeliveries:
+    """The embedded AWS's deliveries (:class:`labkit.aws.embedded.hooks.Deliveries`) through `bridge`."""
 
-    INSTALLERS = {
-        "moto.s3.notifications": "labkit.triggers.s3",
-        "moto.sns.models": "labkit.triggers.sns",
-        "moto.events.models": "labkit.triggers.eventbridge",
-    }
+    def __init__(self, bridge: TriggerBridge) -> None:
+        self.bridge = bridge
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.installed = False
+    def s3_notification(self, event: hooks.ObjectEvent) -> dict[str, Any]:
+        return s3.notification(event)
 
-    def install(self) -> None:
-        with self._lock:
-            if self.installed:
-                return
-            for module_name, installer in self.INSTALLERS.items():
-                importlib.import_module(installer).install(importlib.import_module(module_name), _BRIDGES.current)
-            self.installed = True
+    def s3_to_lambda(self, account: str, notification: dict[str, Any], function_arn: str) -> None:
+        bucket_arn = notification["Records"][0]["s3"]["bucket"]["arn"]
+        self.bridge.deliver("s3", bucket_arn, s3.PRINCIPAL, account, function_arn, notification)
+
+    def s3_refusal(self, bucket: str, account: str, function_arn: str) -> str | None:
+        return self.bridge.refusal(s3.PRINCIPAL, s3_events.bucket_arn(bucket), account, function_arn)
+
+    def sns_to_lambda(self, message: hooks.TopicMessage) -> None:
+        self.bridge.deliver("sns", message.topic_arn, sns.PRINCIPAL, message.account, message.function_arn,
+                            sns.subscription_event(message))
+
+    def rule_to_lambda(self, firing: hooks.RuleFiring) -> None:
+        source = "schedule" if firing.scheduled else "events"
+        for function_arn, payload in eventbridge.firing_payloads(firing):
+            self.bridge.deliver(source, firing.rule_arn, eventbridge.PRINCIPAL, firing.account, function_arn, payload)
+
+    def schedule_error(self, expression: str) -> str | None:
+        return eventbridge.schedule_error(expression)
+
+
+def _current_deliveries() -> BridgeDeliveries | None:
+    bridge = _BRIDGES.current()
+    return None if bridge is None else BridgeDeliveries(bridge)
 
 
 _BRIDGES = _OpenBridges()
-_HOOKS = _Hooks()
 
 
 def current() -> TriggerBridge | None:

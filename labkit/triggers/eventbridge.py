@@ -2,20 +2,18 @@
 asynchronously (principal ``events.amazonaws.com``) with the event of :mod:`labkit.events.eventbridge`,
 or what the target's ``Input``, ``InputPath`` or ``InputTransformer`` makes of it.
 
-moto raises NotImplementedError for Lambda targets, sends every event to disabled rules and to
-schedule rules, and accepts schedule expressions EventBridge rejects; the patched
-``Rule.send_to_targets`` and ``EventsBackend.put_rule`` do as AWS does. Other targets (SQS, logs...)
-stay moto's.
+The embedded EventBridge hands each firing of a rule with Lambda targets over
+(:class:`labkit.aws.embedded.hooks.RuleFiring`), and asks :func:`schedule_error` before it accepts a
+ScheduleExpression. Other targets (SQS, logs...) stay the embedded AWS's.
 """
 from __future__ import annotations
 
-import copy
 import json
 import re
-from collections.abc import Callable, Iterator
-from types import ModuleType
+from collections.abc import Iterator
 from typing import Any
 
+from labkit.aws.embedded.hooks import RuleFiring, ScheduleRule
 from labkit.events import eventbridge as eventbridge_events
 from labkit.triggers.schedule import ScheduleExpressionError, parse
 
@@ -44,9 +42,9 @@ def rule_event(moto_event: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def scheduled_moto_event(rule: Any, when: float) -> dict[str, Any]:
-    """A schedule firing of moto's `rule` at lesson time `when`, in the shape moto's targets expect."""
-    event = eventbridge_events.scheduled_event(rule.name, event_time=when, region=rule.region_name, account=rule.account_id)
+def scheduled_firing_event(rule: ScheduleRule, when: float) -> dict[str, Any]:
+    """A schedule firing of `rule` at lesson time `when`, in the shape the embedded EventBridge routes."""
+    event = eventbridge_events.scheduled_event(rule.name, event_time=when, region=rule.region, account=rule.account)
     event["resources"] = [rule.arn]
     event["time"] = when
     event["ingestion-time"] = when
@@ -124,57 +122,16 @@ def _inside_string(template: str, position: int) -> bool:
     return quotes % 2 == 1
 
 
-def install(module: ModuleType, current_bridge: Callable[[], Any]) -> None:
-    """Patch ``moto.events.models``: Lambda targets through the bridge, AWS's rule states and schedules."""
-    rule_class, backend_class = module.Rule, module.EventsBackend
-    original_send = rule_class.send_to_targets
-    original_put_rule = backend_class.put_rule
-    validation_error = module.ValidationException
-
-    def send_to_targets(self: Any, original_event: dict[str, Any], transform_input: bool = True,
-                        scheduled: bool = False) -> None:
-        bridge = current_bridge()
-        if bridge is None:
-            return original_send(self, original_event, transform_input)
-        schedule_only = bool(self.scheduled_expression) and not self.event_pattern.get_pattern()
-        if self.state != "ENABLED" or schedule_only != scheduled:
-            return None
-        lambda_targets = [t for t in self.targets if _is_lambda(t["Arn"])]
-        other_targets = [t for t in self.targets if not _is_lambda(t["Arn"])]
-        if other_targets:
-            routed = copy.copy(self)
-            routed.targets = other_targets
-            original_send(routed, original_event, transform_input)
-        if lambda_targets and self.event_pattern.matches_event(original_event):
-            event = rule_event(original_event)
-            for target in lambda_targets:
-                payload = target_payload(target, event, self.arn, self.name)
-                bridge.deliver("schedule" if scheduled else "events", self.arn, PRINCIPAL, self.account_id, target["Arn"],
-                               payload)
-        return None
-
-    def put_rule(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
-        expression = kwargs.get("scheduled_expression")
-        if expression and current_bridge() is not None:
-            try:
-                parse(expression)
-            except ScheduleExpressionError as exc:
-                raise validation_error(f"Parameter ScheduleExpression is not valid. {exc}") from None
-        return original_put_rule(self, name, *args, **kwargs)
-
-    rule_class.send_to_targets = send_to_targets
-    backend_class.put_rule = put_rule
+def firing_payloads(firing: RuleFiring) -> list[tuple[str, bytes]]:
+    """Each Lambda target of `firing` with what it receives (see :func:`target_payload`)."""
+    event = rule_event(firing.event)
+    return [(target["Arn"], target_payload(target, event, firing.rule_arn, firing.rule_name)) for target in firing.targets]
 
 
-def scheduled_rules(module: ModuleType) -> Iterator[Any]:
-    """Every enabled schedule rule of moto's EventBridge, in every account and region in use."""
-    for account in list(module.events_backends.values()):
-        for backend in list(account.values()):
-            for bus in list(backend.event_buses.values()):
-                for rule in list(bus.rules.values()):
-                    if rule.scheduled_expression and rule.state == "ENABLED":
-                        yield rule
-
-
-def _is_lambda(arn: str) -> bool:
-    return arn.split(":")[2:3] == ["lambda"]
+def schedule_error(expression: str) -> str | None:
+    """Why EventBridge rejects a ScheduleExpression (None: it accepts it)."""
+    try:
+        parse(expression)
+    except ScheduleExpressionError as exc:
+        return str(exc)
+    return None

@@ -11,13 +11,13 @@ a real scheduler never bunches them up. :meth:`Scheduler.stop` ends and joins th
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from labkit.triggers.eventbridge import scheduled_moto_event, scheduled_rules
+from labkit.aws.embedded.hooks import schedule_rules
+from labkit.triggers.eventbridge import scheduled_firing_event
 from labkit.triggers.schedule import Schedule, ScheduleExpressionError, parse
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ class _Timer:
 
 
 class Scheduler:
-    """Fires the schedule rules of moto's EventBridge through `bridge`; one thread, started by :meth:`start`."""
+    """Fires the schedule rules of the embedded EventBridge through `bridge`; one thread, started by :meth:`start`."""
 
     def __init__(self, bridge: TriggerBridge) -> None:
         self.bridge = bridge
@@ -67,22 +67,21 @@ class Scheduler:
             self._loop()
 
     def _loop(self) -> None:
-        module = importlib.import_module("moto.events.models")
         while not self._stop.is_set():
             clock = self.bridge.clock
             try:
-                next_due = self.tick(module, clock.now())
+                next_due = self.tick(clock.now())
             except Exception:  # pragma: no cover - keep firing the other rules; say why once per tick
                 log.exception("the schedule rules could not be read")
                 next_due = None
             wait = POLL_S if next_due is None else min(POLL_S, clock.real_seconds(next_due - clock.now()))
             self._stop.wait(max(wait, 0.001))
 
-    def tick(self, module: Any, now: float) -> float | None:
+    def tick(self, now: float) -> float | None:
         """Fire every due rule at lesson time `now`; return when the next one is due (None: no rules)."""
         seen: set[tuple[str, str]] = set()
-        for rule in scheduled_rules(module):
-            key = (rule.arn, rule.scheduled_expression)
+        for rule in schedule_rules():
+            key = (rule.arn, rule.expression)
             seen.add(key)
             if key in self._invalid:
                 continue
@@ -93,7 +92,7 @@ class Scheduler:
             fired = 0
             while timer.due <= now and not self._stop.is_set():
                 if fired < MAX_CATCH_UP:
-                    rule.send_to_targets(scheduled_moto_event(rule, timer.due), scheduled=True)
+                    rule.fire(scheduled_firing_event(rule, timer.due))
                     fired += 1
                     self.fired += 1
                 timer.due = timer.schedule.next_after(timer.due if fired < MAX_CATCH_UP else now, timer.anchor)

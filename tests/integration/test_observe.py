@@ -280,7 +280,7 @@ def test_a_deleted_log_group_comes_back_and_bad_questions_get_clear_errors(local
 def test_the_local_aws_ships_into_its_own_moto_backends_without_a_request(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from labkit.aws.moto_app import MotoApp
+    from labkit.aws.embedded.app import MotoApp
     from labkit.observe import observer as observer_of
 
     requests: list[str] = []

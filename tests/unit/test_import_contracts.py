@@ -1,0 +1,50 @@
+"""The import contracts of pyproject.toml hold: only labkit.aws.embedded imports moto.
+
+import-linter reads every ``import`` statement, inside functions too; moto modules named as
+strings (``importlib.import_module("moto.s3.models")``) are looked for separately, since no
+import graph sees them.
+"""
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "labkit"
+SEAM = PACKAGE / "aws" / "embedded"
+IMPORTERS = {"import_module", "__import__"}
+
+
+def test_import_linter_contracts_are_kept() -> None:
+    lint_imports = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run([str(lint_imports), "--no-cache"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "broken" in result.stdout and " 0 broken" in result.stdout
+
+
+def moto_modules_named_as_strings(source: str) -> list[str]:
+    """moto modules that `source` names in a string: a dotted ``"moto.<module>"``, or ``"moto"`` handed
+    to ``import_module`` / ``__import__`` (a plain "moto" may be the distribution's name)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and re.fullmatch(r"moto(\.\w+)+", node.value):
+            found.append(node.value)
+        elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in IMPORTERS:
+            found += [arg.value for arg in node.args[:1] if isinstance(arg, ast.Constant) and arg.value == "moto"]
+    return found
+
+
+def test_the_string_check_finds_an_import_module_call() -> None:
+    assert moto_modules_named_as_strings('importlib.import_module("moto.events.models")') == ["moto.events.models"]
+    assert moto_modules_named_as_strings('__import__("moto")') == ["moto"]
+    assert moto_modules_named_as_strings('"""moto. is mentioned in prose"""; KEY = ("moto", "boto3")') == []
+
+
+def test_no_module_outside_the_seam_names_a_moto_module() -> None:
+    outside = [path for path in PACKAGE.rglob("*.py") if SEAM not in path.parents]
+    found = {str(path.relative_to(ROOT)): names for path in outside
+             if (names := moto_modules_named_as_strings(path.read_text()))}
+    assert found == {}, f"only labkit/aws/embedded/ may reach moto: {found}"
