@@ -11,6 +11,7 @@ The server knows nothing of moto or of the Lambda service: both are given to it.
 from __future__ import annotations
 
 import io
+import json
 import logging
 import selectors
 import socket
@@ -20,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, BinaryIO, Protocol, cast
 from urllib.parse import parse_qs, unquote
+from xml.sax.saxutils import escape
 
 from labkit.service.routing import LAMBDA, service_of
 from labkit.service.wire import HttpRequest, HttpResponse, ServiceApp
@@ -185,6 +187,17 @@ def _read_chunked(rfile: BinaryIO) -> bytes:
             raise BadRequest(400, "connection closed inside a chunk")
         chunks.append(chunk)
         rfile.readline(_MAX_LINE + 1)  # the CRLF after the chunk's data
+
+
+def aws_error_body(headers: Mapping[str, str], code: str, message: str) -> tuple[str, bytes]:
+    """An error as the request's protocol carries it, so any AWS SDK reads its code and message:
+    JSON for JSON protocols (``X-Amz-Target`` or a JSON content type), else query/REST XML."""
+    content_type = headers.get("content-type", "")
+    if "x-amz-target" in headers or "json" in content_type:
+        return "application/x-amz-json-1.1", json.dumps({"__type": code, "message": message}).encode()
+    text = f"<ErrorResponse><Error><Type>Receiver</Type><Code>{escape(code)}</Code><Message>{escape(message)}</Message>" \
+           "</Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
+    return "text/xml", text.encode()
 
 
 def _encode_header(name: str, value: Any) -> bytes:
@@ -479,9 +492,10 @@ class ServiceServer:
                 raise RuntimeError("the WSGI application did not call start_response")
         except Exception as exc:
             log.exception("the embedded AWS failed on %s %s", request.method, path)
-            message = f"labkit's embedded AWS failed: {type(exc).__name__}: {exc}".encode()
-            started[:] = ["500 Internal Server Error", [("Content-Type", "text/plain; charset=utf-8")]]
-            chunks[:] = [message]
+            content_type, body = aws_error_body(headers, "InternalFailure",
+                                                f"labkit's embedded AWS failed: {type(exc).__name__}: {exc}")
+            started[:] = ["500 Internal Server Error", [("Content-Type", content_type)]]
+            chunks[:] = [body]
         status_text, response_headers = started
         status = int(status_text[:3])
         parts = [f"HTTP/1.1 {status_text}\r\n".encode("latin-1")]

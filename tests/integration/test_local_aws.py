@@ -610,3 +610,28 @@ def test_overheads_of_the_lambda_path_and_a_routed_request(aws: LocalAws) -> Non
         f" sqs.get_queue_url through boto3: {sqs_ms:.3f} ms each"
     )
     assert ours - bare < 100  # "well under 0.1 ms" is ~10 us here; generous for loaded CI machines
+
+
+FIRST_REQUEST = """
+import socket, sys
+import boto3
+from botocore.config import Config
+probe = socket.socket(); probe.bind(("127.0.0.1", 0)); port = probe.getsockname()[1]; probe.close()
+client = boto3.client(sys.argv[1], endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                      aws_access_key_id="a", aws_secret_access_key="b", config=Config(retries={"max_attempts": 1}))
+from labkit.aws.local import LocalAws
+aws = LocalAws.start(port, warm=True)  # as `labkit serve` starts: moto warms on another thread
+try:
+    client.list_roles() if sys.argv[1] == "iam" else client.create_bucket(Bucket="first-request")
+    print("answered")
+finally:
+    aws.close()
+"""
+
+
+@pytest.mark.parametrize("service", ["iam", "s3"])
+def test_the_first_request_after_start_is_answered_like_any_other(service: str) -> None:
+    """The first request races moto's warm-up imports (each run is a new process, so moto is not imported yet)."""
+    for _ in range(4):
+        run = subprocess.run([sys.executable, "-c", FIRST_REQUEST, service], capture_output=True, text=True, timeout=60)
+        assert run.stdout.strip() == "answered", run.stdout[-500:] + run.stderr[-1500:]

@@ -48,3 +48,27 @@ def test_no_module_outside_the_seam_names_a_moto_module() -> None:
     found = {str(path.relative_to(ROOT)): names for path in outside
              if (names := moto_modules_named_as_strings(path.read_text()))}
     assert found == {}, f"only labkit/aws/embedded/ may reach moto: {found}"
+
+
+def imports_moto(node: ast.AST) -> bool:
+    return any(
+        (isinstance(n, ast.ImportFrom) and (n.module or "").split(".")[0] == "moto")
+        or (isinstance(n, ast.Import) and any(alias.name.split(".")[0] == "moto" for alias in n.names))
+        or (isinstance(n, ast.Constant) and isinstance(n.value, str) and re.fullmatch(r"moto(\.\w+)+", n.value))
+        for n in ast.walk(node)
+    )
+
+
+def test_every_function_of_the_seam_that_reaches_moto_loads_it_first() -> None:
+    """moto imported on two threads at once can fail half-initialised: the seam imports it under one lock."""
+    missing = []
+    for path in SEAM.glob("*.py"):
+        if path.name == "loading.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and imports_moto(node):
+                statements = [s for s in node.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+                first_calls = [s for s in statements[:2] if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call)]
+                if not any(getattr(s.value.func, "id", "") == "load_moto" for s in first_calls):
+                    missing.append(f"{path.name}:{node.lineno} {node.name}")
+    assert missing == [], "call load_moto() first in: " + ", ".join(missing)

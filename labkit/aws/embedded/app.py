@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from labkit.aws.embedded.loading import load_moto
 from labkit.runtime import limits
 
 ACCOUNT_ID = limits.DEFAULT_ACCOUNT_ID
@@ -44,6 +45,7 @@ class MotoApp:
     @property
     def dispatcher(self) -> Any:
         """moto's `DomainDispatcherApplication`, imported and built on first use (moto takes ~0.3 s to import)."""
+        load_moto()
         dispatcher = self._dispatcher
         if dispatcher is None:
             with self._lock:
@@ -98,6 +100,7 @@ class MotoApp:
     @staticmethod
     def reset() -> None:
         """Forget every resource of every service (what `POST /moto-api/reset` does)."""
+        load_moto()
         from moto.moto_api import _internal
 
         _internal.moto_api_backend.reset()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from labkit.aws.embedded.loading import load_moto
 from labkit.errors import LabkitError
 from labkit.runtime import limits
 
@@ -23,6 +24,7 @@ class BackendStore:
     """CloudWatch Logs and CloudWatch of one account and region of the embedded AWS, in this process."""
 
     def __init__(self, account: str = limits.DEFAULT_ACCOUNT_ID, region: str = limits.DEFAULT_REGION) -> None:
+        load_moto()
         from moto.logs.exceptions import ResourceAlreadyExistsException, ResourceNotFoundException
 
         self.account = account
@@ -58,11 +60,13 @@ class BackendStore:
 
     # looked up on each call: resetting the local AWS replaces moto's backends
     def _logs(self) -> Any:
+        load_moto()
         from moto.logs.models import logs_backends
 
         return logs_backends[self.account][self.region]
 
     def _cloudwatch(self) -> Any:
+        load_moto()
         from moto.cloudwatch.models import cloudwatch_backends
 
         return cloudwatch_backends[self.account][self.region]

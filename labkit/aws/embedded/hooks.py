@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from labkit.aws.embedded.loading import load_moto
+
 
 @dataclass(frozen=True)
 class ObjectEvent:
@@ -102,6 +104,7 @@ class ScheduleRule:
 
 def schedule_rules() -> list[ScheduleRule]:
     """Every enabled schedule rule of the embedded EventBridge, in every account and region in use."""
+    load_moto()
     module = importlib.import_module("moto.events.models")
     found = []
     for account in list(module.events_backends.values()):
@@ -123,6 +126,7 @@ _installed = False
 def install(current: CurrentDeliveries) -> None:
     """Patch moto's S3, SNS and EventBridge (once per process; later calls change nothing)."""
     global _installed
+    load_moto()
     with _lock:
         if _installed:
             return
@@ -137,6 +141,7 @@ def installed() -> bool:
 
 
 def _install_s3(notifications: Any, models: Any, current: CurrentDeliveries) -> None:
+    load_moto()
     from moto.s3.exceptions import InvalidArgumentError
 
     original_record = notifications._get_s3_event

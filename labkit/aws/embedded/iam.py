@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from labkit.aws.embedded.loading import load_moto
+
 
 @dataclass(frozen=True)
 class Role:
@@ -19,6 +21,7 @@ class Role:
 
 def find_role(name: str, account: str) -> Role | None:
     """The role called `name` in `account` of the local IAM, or None when there is none."""
+    load_moto()
     from moto.iam.models import iam_backends
 
     try:
@@ -35,6 +38,7 @@ def find_role(name: str, account: str) -> Role | None:
 
 def secret_arn(name: str, region: str, account: str) -> str:
     """A secret's full ARN (with the 6-character suffix Secrets Manager adds) when it exists locally."""
+    load_moto()
     from moto.secretsmanager.models import secretsmanager_backends
 
     try:

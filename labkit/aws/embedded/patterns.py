@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from labkit.aws.embedded.loading import load_moto
+
 
 class EventPattern:
     """One compiled pattern (see :func:`compile_pattern`)."""
@@ -34,6 +36,7 @@ class InvalidPatternError(ValueError):
 
 def compile_pattern(text: str) -> EventPattern:
     """The pattern of JSON `text`; raises :class:`InvalidPatternError`."""
+    load_moto()
     from moto.events.exceptions import InvalidEventPatternException
     from moto.events.models import EventPattern as MotoEventPattern
 

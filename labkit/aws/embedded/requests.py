@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from labkit.aws.embedded.loading import load_moto
+
 
 @dataclass(frozen=True)
 class ApiRequest:
@@ -24,6 +26,7 @@ class ApiRequest:
 
 def read_call(service: str, method: str, target: str, headers: Mapping[str, str], body: bytes) -> ApiRequest | None:
     """The operation `service`'s model finds for the request, or None when it has none (or no model)."""
+    load_moto()
     from moto.core.parse import PROTOCOL_PARSERS
     from moto.core.request import Request
     from moto.core.routing import NotFound
@@ -56,6 +59,7 @@ def read_call(service: str, method: str, target: str, headers: Mapping[str, str]
 
 @functools.lru_cache(maxsize=None)
 def _model_and_router(service: str) -> tuple[Any, Any]:
+    load_moto()
     from moto.core.routing import get_service_router
     from moto.core.utils import get_service_model
 
@@ -63,6 +67,7 @@ def _model_and_router(service: str) -> tuple[Any, Any]:
 
 
 def _protocol(model: Any, request: Any) -> str:
+    load_moto()
     from moto.core.request import determine_request_protocol
 
     if _protocol_takes_request():
@@ -73,6 +78,7 @@ def _protocol(model: Any, request: Any) -> str:
 @functools.lru_cache(maxsize=1)
 def _protocol_takes_request() -> bool:
     """moto 5.2.6 passes the request (for CBOR's header); 5.2.5 passed its content type."""
+    load_moto()
     from moto.core.request import determine_request_protocol
 
     parameters = list(inspect.signature(determine_request_protocol).parameters)
