@@ -11,6 +11,7 @@ GetAccountSettings does.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import re
@@ -40,6 +41,7 @@ from labkit.service.models import (
     function_arn,
     parse_function_ref,
 )
+from labkit.service import validation
 from labkit.service.wire import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
@@ -128,10 +130,13 @@ class LambdaResponses:
             if request.method == "POST" and path.startswith(_INVOKE_PREFIX) and path.endswith(_INVOKE_SUFFIXES):
                 fn = path[len(_INVOKE_PREFIX):].rstrip("/")[: -len("/invocations")]
                 if "/" not in fn:
+                    _validate_invoke(path, _query(request, "Qualifier"), request.headers.get("x-amz-invocation-type"),
+                                     request.headers.get("x-amz-log-type"))
                     return self.invoke(request, fn=fn)
             for method, pattern, name in ROUTES:
                 match = pattern.match(path)
                 if match is not None and method == request.method:
+                    validation.validate(_operation_name(name, request), path, request.query, request.headers, _body(request))
                     return getattr(self, name)(request, **match.groupdict())
             raise UnknownOperationException(
                 f"labkit's local Lambda has no operation for {request.method} {path}: see "
@@ -600,11 +605,32 @@ def _json(status: int, value: Any) -> HttpResponse:
     return HttpResponse(status, json.dumps(value).encode(), {"Content-Type": "application/json", "x-amzn-RequestId": str(uuid.uuid4())})
 
 
+_LISTED_BY_QUERY = {"get_provisioned_concurrency_config": "ListProvisionedConcurrencyConfigs"}
+"""Routes whose path is shared with a List operation, told apart by the query's ``List``."""
+
+
+def _operation_name(route: str, request: HttpRequest) -> str:
+    """The model's name of a route's operation (``create_function`` -> ``CreateFunction``)."""
+    if route in _LISTED_BY_QUERY and "List" in request.query:
+        return _LISTED_BY_QUERY[route]
+    return "".join(part.capitalize() for part in route.split("_"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _validate_invoke(path: str, qualifier: str | None, invocation_type: str | None, log_type: str | None) -> None:
+    """An invoke's URI, query and headers checked once per distinct combination (the hot path)."""
+    headers = {name: value for name, value in (("x-amz-invocation-type", invocation_type),
+                                               ("x-amz-log-type", log_type)) if value is not None}
+    validation.validate("Invoke", path, {"Qualifier": [qualifier]} if qualifier is not None else {}, headers, None)
+
+
 def _body(request: HttpRequest) -> dict[str, Any]:
     if not request.body:
         return {}
     try:
         value = json.loads(request.body)
+    except RecursionError:
+        raise InvalidRequestContentException(NESTING_TOO_DEEP.format(prefix="")) from None
     except ValueError as exc:
         raise InvalidRequestContentException(f"Could not parse request body into json: {exc}") from None
     if not isinstance(value, dict):
@@ -618,6 +644,9 @@ def _query(request: HttpRequest, key: str) -> str | None:
 
 
 _DECODE_JSON = json.JSONDecoder().decode
+NESTING_TOO_DEEP = ("Could not parse request body into json: {prefix}Document nesting depth exceeds the maximum allowed "
+                    "(1000, from `StreamReadConstraints.getMaxNestingDepth()`)")
+"""AWS's parser (Jackson) stops at 1,000 levels of nesting; Python's stops near there too."""
 
 
 def _check_json(payload: bytes) -> None:
@@ -625,6 +654,8 @@ def _check_json(payload: bytes) -> None:
         return
     try:
         _DECODE_JSON(payload.decode("utf-8"))
+    except RecursionError:
+        raise InvalidRequestContentException(NESTING_TOO_DEEP.format(prefix="Could not parse payload into json: ")) from None
     except ValueError as exc:  # UnicodeDecodeError included
         raise InvalidRequestContentException(
             f"Could not parse request body into json: Could not parse payload into json: {exc}"

@@ -23,6 +23,7 @@ from typing import Any, BinaryIO, Protocol, cast
 from urllib.parse import parse_qs, unquote
 from xml.sax.saxutils import escape
 
+from labkit.aws.embedded.app import UnknownServiceError
 from labkit.service.routing import LAMBDA, service_of
 from labkit.service.wire import HttpRequest, HttpResponse, ServiceApp
 
@@ -189,13 +190,14 @@ def _read_chunked(rfile: BinaryIO) -> bytes:
         rfile.readline(_MAX_LINE + 1)  # the CRLF after the chunk's data
 
 
-def aws_error_body(headers: Mapping[str, str], code: str, message: str) -> tuple[str, bytes]:
+def aws_error_body(headers: Mapping[str, str], code: str, message: str, *, sender: bool = False) -> tuple[str, bytes]:
     """An error as the request's protocol carries it, so any AWS SDK reads its code and message:
     JSON for JSON protocols (``X-Amz-Target`` or a JSON content type), else query/REST XML."""
     content_type = headers.get("content-type", "")
     if "x-amz-target" in headers or "json" in content_type:
         return "application/x-amz-json-1.1", json.dumps({"__type": code, "message": message}).encode()
-    text = f"<ErrorResponse><Error><Type>Receiver</Type><Code>{escape(code)}</Code><Message>{escape(message)}</Message>" \
+    fault = "Sender" if sender else "Receiver"
+    text = f"<ErrorResponse><Error><Type>{fault}</Type><Code>{escape(code)}</Code><Message>{escape(message)}</Message>" \
            "</Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
     return "text/xml", text.encode()
 
@@ -490,6 +492,10 @@ class ServiceServer:
                     close()
             if not started:
                 raise RuntimeError("the WSGI application did not call start_response")
+        except UnknownServiceError as exc:
+            content_type, body = aws_error_body(headers, "UnknownOperationException", str(exc), sender=True)
+            started[:] = ["400 Bad Request", [("Content-Type", content_type)]]
+            chunks[:] = [body]
         except Exception as exc:
             log.exception("the embedded AWS failed on %s %s", request.method, path)
             content_type, body = aws_error_body(headers, "InternalFailure",

@@ -83,5 +83,9 @@ def test_bad_auth_type_and_missing_function(aws: LocalAws) -> None:
                         Code={"ZipFile": package()})
     with pytest.raises(ClientError) as bad:
         lam.create_function_url_config(FunctionName="url-bad", AuthType="IAM")
-    assert bad.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert bad.value.response["Error"]["Code"] == "ValidationException"  # the model's enum: the framework's check
+    assert bad.value.response["Error"]["Message"] == (
+        "1 validation error detected: Value 'IAM' at 'authType' failed to satisfy constraint: Member must satisfy "
+        "enum value set: [NONE, AWS_IAM]"
+    )
     lam.delete_function(FunctionName="url-bad")

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from labkit.aws.embedded.loading import load_moto
+from labkit.errors import LabkitError
 from labkit.runtime import limits
 
 ACCOUNT_ID = limits.DEFAULT_ACCOUNT_ID
@@ -26,6 +27,23 @@ log = logging.getLogger(__name__)
 
 WARM_SERVICES = ("s3", "sqs", "sns", "dynamodb", "events", "logs")
 """Services whose moto apps `MotoApp.warm` builds ahead of their first request."""
+
+
+class UnknownServiceError(LabkitError):
+    """The request is for a service the embedded AWS does not have."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__(
+            f"labkit's local AWS has no service {service!r} (the request's signature names it): the embedded AWS "
+            "serves moto's services and labkit's Lambda"
+        )
+        self.service = service
+
+
+def _signed_service(environ: dict[str, Any]) -> str:
+    """The service named in the request's SigV4 credential scope (``.../us-east-1/s3/aws4_request``)."""
+    scope = str(environ.get("HTTP_AUTHORIZATION", "")).split("Credential=", 1)[-1].split(",", 1)[0].split("/")
+    return scope[3] if len(scope) > 3 else "unknown"
 
 
 class MotoApp:
@@ -81,7 +99,11 @@ class MotoApp:
                         names[key] = name
             if names:
                 environ[self._preserved_key] = names
-        return dispatcher(environ, start_response)
+        try:
+            application = dispatcher.get_application(environ)
+        except (AttributeError, KeyError, ValueError) as exc:  # moto's backends.get_backend(None): no such service
+            raise UnknownServiceError(_signed_service(environ)) from exc
+        return application(environ, start_response)  # type: ignore[no-any-return]
 
     def warm(self, services: Iterable[str] = WARM_SERVICES) -> None:
         """Build the moto apps of `services` now, so their first requests answer at full speed."""
