@@ -635,3 +635,35 @@ def test_the_first_request_after_start_is_answered_like_any_other(service: str) 
     for _ in range(4):
         run = subprocess.run([sys.executable, "-c", FIRST_REQUEST, service], capture_output=True, text=True, timeout=60)
         assert run.stdout.strip() == "answered", run.stdout[-500:] + run.stderr[-1500:]
+
+
+def signed_for(service: str, content_type: str = "application/json") -> dict[str, str]:
+    return {"Authorization": f"AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/{service}/aws4_request, "
+                             "SignedHeaders=host, Signature=0", "Content-Type": content_type}
+
+
+NESTED = b"[" * 100_000 + b"]" * 100_000
+
+
+@pytest.mark.parametrize(("path", "body", "status", "code"), [
+    ("/2015-03-31/functions", b'{"FunctionName": ' + NESTED + b"}", 400, "InvalidRequestContentException"),
+    ("/2015-03-31/functions/f/invocations", NESTED, 400, "InvalidRequestContentException"),
+    ("/2015-03-31/functions", json.dumps({"FunctionName": 5, "MemorySize": "big"}).encode(), 400, "SerializationException"),
+    ("/2015-03-31/functions", json.dumps({"FunctionName": "f!", "Role": "r", "Code": {}}).encode(), 400, "ValidationException"),
+])
+def test_a_client_s_mistake_to_the_lambda_api_is_a_400_never_a_500(path: str, body: bytes, status: int, code: str) -> None:
+    with LocalAws.start() as local:
+        request = urllib.request.Request(local.endpoint_url + path, data=body, method="POST", headers=signed_for("lambda"))
+        with pytest.raises(urllib.error.HTTPError) as answered:
+            urllib.request.urlopen(request, timeout=30)
+    assert (answered.value.code, answered.value.headers["x-amzn-ErrorType"]) == (status, code)
+
+
+def test_a_request_signed_for_an_unknown_service_is_a_400_botocore_reads(aws: LocalAws) -> None:
+    request = urllib.request.Request(aws.endpoint_url + "/", data=b"Action=Anything&Version=2010-05-08", method="POST",
+                                     headers=signed_for("nosuchservice", "application/x-www-form-urlencoded"))
+    with pytest.raises(urllib.error.HTTPError) as answered:
+        urllib.request.urlopen(request, timeout=30)
+    body = answered.value.read().decode()
+    assert answered.value.code == 400
+    assert "<Code>UnknownOperationException</Code>" in body and "'nosuchservice'" in body
