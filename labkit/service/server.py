@@ -17,6 +17,7 @@ import selectors
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, BinaryIO, Protocol, cast
@@ -210,6 +211,12 @@ def _encode_header(name: str, value: Any) -> bytes:
         return text.encode("utf-8")
 
 
+MAX_CONNECTIONS = 256
+"""Connections served at once; past that, the one idle longest is closed to make room."""
+IDLE_TIMEOUT_S = 120.0
+"""How long a connection may wait for (the rest of) its next request before it is closed."""
+
+
 class ServiceServer:
     """The single-port endpoint: `ServiceServer(lambda_app, aws_app).start()`, then `.close()`.
 
@@ -241,6 +248,8 @@ class ServiceServer:
     ) -> None:
         self.lambda_app = lambda_app
         self.authorizer = authorizer
+        self.max_connections = MAX_CONNECTIONS
+        self.idle_timeout_s = IDLE_TIMEOUT_S
         self.aws_app = aws_app
         self._router = router
         self._listener = socket.create_server((host, port), backlog=128)
@@ -251,6 +260,7 @@ class ServiceServer:
         self._lock = threading.Lock()
         self._stopping = False
         self._connections: dict[socket.socket, threading.Thread] = {}
+        self._idle: dict[socket.socket, float] = {}  # connections waiting for their next request, since when
         self._threads: list[threading.Thread] = []  # every connection thread that may still run
         self._accept_thread: threading.Thread | None = None
         self._closed = False
@@ -325,7 +335,9 @@ class ServiceServer:
         selector.register(self._wake_r, selectors.EVENT_READ)
         try:
             while not self._stopping:
-                for key, _ in selector.select():
+                ready = selector.select(timeout=min(self.idle_timeout_s / 4, 5.0))
+                self._close_idle()
+                for key, _ in ready:
                     if key.fileobj is self._wake_r:
                         return
                     try:
@@ -346,19 +358,57 @@ class ServiceServer:
         thread = threading.Thread(
             target=self._serve_connection, args=(sock, address), name=f"labkit-aws-conn-{self.port}", daemon=True
         )
+        evicted: socket.socket | None = None
         with self._lock:
             if self._stopping:
                 sock.close()
                 return
+            if len(self._connections) >= self.max_connections:
+                evicted = min(self._idle, key=self._idle.__getitem__, default=None)
+                if evicted is None:  # every connection is busy: say so, and serve the others
+                    self._refuse(sock)
+                    return
+                self._idle.pop(evicted)
             self._connections[sock] = thread
             self._threads = [t for t in self._threads if t.is_alive()]
             self._threads.append(thread)
+        if evicted is not None:  # the connection idle longest makes room (its client reconnects when it needs to)
+            try:
+                evicted.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         thread.start()
+
+    @staticmethod
+    def _refuse(sock: socket.socket) -> None:
+        content_type, body = aws_error_body({}, "ServiceUnavailable", "labkit's local AWS is serving as many "
+                                            "connections as it can at once: try again in a moment")
+        head = f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        try:
+            sock.sendall(_STATUS_LINES[503] + head.encode("latin-1") + body)
+        except OSError:
+            pass
+        sock.close()
+
+    def _close_idle(self) -> None:
+        """Close the connections that have waited longer than `idle_timeout_s` for their next request."""
+        cutoff = time.monotonic() - self.idle_timeout_s
+        with self._lock:
+            stale = [sock for sock, since in self._idle.items() if since < cutoff]
+            for sock in stale:
+                self._idle.pop(sock)
+        for sock in stale:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def _serve_connection(self, sock: socket.socket, address: Any) -> None:
         rfile = cast(BinaryIO, sock.makefile("rb", buffering=256 * 1024))
         try:
             while not self._stopping:
+                with self._lock:
+                    self._idle[sock] = time.monotonic()
                 try:
                     request = _read_request(rfile, sock)
                 except BadRequest as exc:
@@ -368,6 +418,9 @@ class ServiceServer:
                         head + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode("latin-1") + body
                     )
                     return
+                finally:
+                    with self._lock:
+                        self._idle.pop(sock, None)
                 if request is None:
                     return
                 sock.sendall(self._respond(request, address))
@@ -380,6 +433,7 @@ class ServiceServer:
         finally:
             with self._lock:
                 self._connections.pop(sock, None)
+                self._idle.pop(sock, None)
             try:
                 rfile.close()
                 sock.close()

@@ -667,3 +667,25 @@ def test_a_request_signed_for_an_unknown_service_is_a_400_botocore_reads(aws: Lo
     body = answered.value.read().decode()
     assert answered.value.code == 400
     assert "<Code>UnknownOperationException</Code>" in body and "'nosuchservice'" in body
+
+
+def test_idle_connections_never_starve_other_clients() -> None:
+    """Past `max_connections`, the connection idle longest makes room; idle ones close after `idle_timeout_s`."""
+    with LocalAws.start(lambda_app=LambdaDouble()) as local:
+        local.server.max_connections = 20
+        held = [socket.create_connection(("127.0.0.1", local.port)) for _ in range(60)]
+        try:
+            for sock in held[::2]:
+                sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")  # half a request
+            started = time.monotonic()
+            assert local.client("sqs", config=Config(retries={"max_attempts": 1})).list_queues()["ResponseMetadata"]
+            assert time.monotonic() - started < 5
+            assert local.server.open_connections <= 20
+            local.server.idle_timeout_s = 0.5
+            deadline = time.monotonic() + 10
+            while local.server.open_connections and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert local.server.open_connections == 0, "idle connections outlived the idle timeout"
+        finally:
+            for sock in held:
+                sock.close()
