@@ -49,16 +49,18 @@ class FunctionUrlConfig:
     creation_time: str = ""
     last_modified: str = ""
 
-    def shape(self) -> dict[str, Any]:
-        """FunctionUrlConfig as the Lambda API returns it."""
+    def shape(self, *, invoke_mode: bool = True) -> dict[str, Any]:
+        """FunctionUrlConfig as the Lambda API returns it (Create and Update name ``InvokeMode`` only
+        when the request did, as AWS answers)."""
         out: dict[str, Any] = {
             "FunctionUrl": self.url,
             "FunctionArn": function_arn(self.function_name, self.qualifier) if self.qualifier else function_arn(self.function_name),
             "AuthType": self.auth_type,
             "CreationTime": self.creation_time,
             "LastModifiedTime": self.last_modified,
-            "InvokeMode": self.invoke_mode,
         }
+        if invoke_mode:
+            out["InvokeMode"] = self.invoke_mode
         if self.cors:
             out["Cors"] = dict(self.cors)
         return out

@@ -513,6 +513,12 @@ class LambdaService:
             return Attempt("throttled", status_code=429, error_message=exc.message)
         except ResourceNotFoundException as exc:
             return Attempt("gone", status_code=404, error_message=exc.message)
+        except FileNotFoundError:  # deleted while the event waited: its unpacked code went with it
+            try:
+                self.model.function(event.function_name)
+            except ResourceNotFoundException as exc:
+                return Attempt("gone", status_code=404, error_message=exc.message)
+            raise
         except LambdaServiceError as exc:
             if exc.status >= 500:  # service errors are retried like throttles
                 return Attempt("throttled", status_code=exc.status, error_message=exc.message)
@@ -558,6 +564,7 @@ class LambdaService:
             except ConfigurationError as exc:
                 raise InvalidParameterValueException(str(exc)) from None
             out["environment"] = dict(variables)
+            out["environment_sent"] = True
         if "Architectures" in spec and base is None:
             out["architectures"] = _check_architectures(spec["Architectures"])
         if "EphemeralStorage" in spec:

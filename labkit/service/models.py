@@ -113,6 +113,7 @@ class VersionConfig:
     timeout: int = 3
     memory_size: int = 128
     environment: dict[str, str] = field(default_factory=dict)
+    environment_sent: bool = False  # the request had an Environment (AWS then echoes it, even empty)
     architectures: tuple[str, ...] = ("x86_64",)
     ephemeral_storage: int = 512
     dead_letter_arn: str | None = None

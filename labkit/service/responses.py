@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import json
 import logging
 import re
@@ -158,9 +159,9 @@ class LambdaResponses:
         all_versions = _query(request, "FunctionVersion") == "ALL"
         items: list[dict[str, Any]] = []
         for state in self.service.model.functions():
-            items.append(function_configuration(state.latest, function_arn(state.name, LATEST) if all_versions else state.latest.arn))
+            items.append(list_item(state.latest, function_arn(state.name, LATEST) if all_versions else state.latest.arn))
             if all_versions:
-                items.extend(function_configuration(v, v.arn) for v in _versions(state))
+                items.extend(list_item(v, v.arn) for v in _versions(state))
         page, marker = _page(items, request)
         return _json(200, {"Functions": page, **({"NextMarker": marker} if marker else {})})
 
@@ -212,8 +213,8 @@ class LambdaResponses:
 
     def list_versions_by_function(self, request: HttpRequest, fn: str) -> HttpResponse:
         state = self.service.model.function(self._name(fn))
-        items = [function_configuration(state.latest, function_arn(state.name, LATEST))]
-        items += [function_configuration(v, v.arn) for v in _versions(state)]
+        items = [list_item(state.latest, function_arn(state.name, LATEST))]
+        items += [list_item(v, v.arn) for v in _versions(state)]
         page, marker = _page(items, request)
         return _json(200, {"Versions": page, **({"NextMarker": marker} if marker else {})})
 
@@ -401,7 +402,8 @@ class LambdaResponses:
     def create_function_url_config(self, request: HttpRequest, fn: str) -> HttpResponse:
         name, qualifier = self._ref(request, fn)
         self.service.model.resolve(name, qualifier)
-        config = self.service.function_urls.create(name, qualifier, _body(request)).shape()
+        spec = _body(request)
+        config = self.service.function_urls.create(name, qualifier, spec).shape(invoke_mode="InvokeMode" in spec)
         config.pop("LastModifiedTime")
         return _json(201, config)
 
@@ -409,7 +411,9 @@ class LambdaResponses:
         return _json(200, self.service.function_urls.get(*self._ref(request, fn)).shape())
 
     def update_function_url_config(self, request: HttpRequest, fn: str) -> HttpResponse:
-        return _json(200, self.service.function_urls.update(*self._ref(request, fn), _body(request)).shape())
+        spec = _body(request)
+        updated = self.service.function_urls.update(*self._ref(request, fn), spec)
+        return _json(200, updated.shape(invoke_mode="InvokeMode" in spec))
 
     def delete_function_url_config(self, request: HttpRequest, fn: str) -> HttpResponse:
         self.service.function_urls.delete(*self._ref(request, fn))
@@ -542,18 +546,40 @@ def function_configuration(config: VersionConfig, arn: str) -> dict[str, Any]:
         "Architectures": list(config.architectures),
         "EphemeralStorage": {"Size": config.ephemeral_storage},
         "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
+        "RuntimeVersionConfig": {"RuntimeVersionArn": runtime_version_arn(config.runtime)},
         "LoggingConfig": {"LogFormat": config.log_format, "LogGroup": config.log_group or f"/aws/lambda/{config.function_name}"},
     }
     if config.log_format == "JSON":
         out["LoggingConfig"]["ApplicationLogLevel"] = config.application_log_level or "INFO"
         out["LoggingConfig"]["SystemLogLevel"] = config.system_log_level or "INFO"
-    if config.environment:
+    if config.environment or config.environment_sent:
         out["Environment"] = {"Variables": dict(config.environment)}
     if config.dead_letter_arn:
         out["DeadLetterConfig"] = {"TargetArn": config.dead_letter_arn}
     if config.layers:
         out["Layers"] = [{"Arn": layer.arn, "CodeSize": layer.code_size} for layer in config.layers]
     return out
+
+
+LIST_ITEM_OMITS = ("State", "StateReason", "StateReasonCode", "LastUpdateStatus", "LastUpdateStatusReason",
+                   "LastUpdateStatusReasonCode", "RuntimeVersionConfig")
+"""What ListFunctions and ListVersionsByFunction leave out of each FunctionConfiguration (AWS's recorded answers)."""
+
+
+def list_item(config: VersionConfig, arn: str) -> dict[str, Any]:
+    """A FunctionConfiguration as the list operations return it."""
+    out = function_configuration(config, arn)
+    for key in LIST_ITEM_OMITS:
+        out.pop(key, None)
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def runtime_version_arn(runtime: str) -> str:
+    """The runtime version a function runs on (automatic updates: one per runtime here), named as AWS
+    names one: ``arn:aws:lambda:<region>::runtime:<64 hex digits>``."""
+    digest = hashlib.sha256(f"labkit {runtime}".encode()).hexdigest()
+    return f"arn:aws:lambda:{limits.DEFAULT_REGION}::runtime:{digest}"
 
 
 def alias_configuration(function_name: str, alias: Alias) -> dict[str, Any]:

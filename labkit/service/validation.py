@@ -181,8 +181,8 @@ def _constraints(shape: Shape) -> list[str]:
     """Every constraint of a scalar shape, as the framework words them (for a list's members)."""
     metadata = shape.metadata
     found = []
-    if shape.enum:
-        found.append(f"Member must satisfy enum value set: [{', '.join(shape.enum)}]")
+    if metadata.get("enum"):
+        found.append(f"Member must satisfy enum value set: [{', '.join(metadata['enum'])}]")
     if "pattern" in metadata:
         found.append(f"Member must satisfy regular expression pattern: {metadata['pattern']}")
     if "max" in metadata:
@@ -208,8 +208,9 @@ def _failed_constraints(shape: Shape, value: Any) -> list[str]:
         if "max" in metadata and size > metadata["max"]:
             failed.append(f"Member must have length less than or equal to {metadata['max']}")
     if shape.type_name == "string" and isinstance(value, str):
-        if shape.enum and value not in shape.enum:
-            failed.append(f"Member must satisfy enum value set: [{', '.join(shape.enum)}]")
+        enum = metadata.get("enum")
+        if enum and value not in enum:
+            failed.append(f"Member must satisfy enum value set: [{', '.join(enum)}]")
         pattern = metadata.get("pattern")
         if pattern and not _full_match(pattern, value):
             failed.append(f"Member must satisfy regular expression pattern: {pattern}")
