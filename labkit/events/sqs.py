@@ -120,8 +120,7 @@ def _record(
         "messageAttributes": {name: _lambda_attribute(value) for name, value in boto_attributes.items()},
         "md5OfBody": md5_of_body or hashlib.md5(body.encode()).hexdigest(),
     }
-    if md5_of_attributes:
-        record["md5OfMessageAttributes"] = md5_of_attributes
+    record["md5OfMessageAttributes"] = md5_of_attributes or None  # null without attributes, as Lambda sends it
     record["eventSource"] = "aws:sqs"
     record["eventSourceARN"] = queue_arn
     record["awsRegion"] = queue_arn.split(":")[3]

@@ -117,7 +117,7 @@ class EventSourceMapping:
         if self.source in STREAM_SOURCES:
             out["LastProcessingResult"] = self.last_result
         out["State"] = self.state
-        out["StateTransitionReason"] = "USER_INITIATED"
+        out["StateTransitionReason"] = "User action" if self.source in STREAM_SOURCES else "USER_INITIATED"  # as AWS words each
         if self.source in STREAM_SOURCES:
             out["DestinationConfig"] = {"OnFailure": {"Destination": self.on_failure} if self.on_failure else {}}
             out["MaximumRecordAgeInSeconds"] = self.max_record_age_s

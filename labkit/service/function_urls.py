@@ -101,7 +101,7 @@ class FunctionUrls:
         with self._lock:
             config = self._configs.get(key)
         if config is None:
-            raise ResourceNotFoundException(f"The resource you requested does not exist. (Function URL of {_arn(*key)})")
+            raise ResourceNotFoundException("The resource you requested does not exist.")
         return config
 
     def update(self, name: str, qualifier: str | None, spec: dict[str, Any]) -> FunctionUrlConfig:
