@@ -151,7 +151,8 @@ def _check(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
             if item is not None and not _is_scalar(shape.value):
                 _check(shape.value, item, f"{path}.{key}", problems)
             elif item is not None and _failed_constraints(shape.value, item):
-                failed.append(f"Map value must satisfy constraint: [{', '.join(_constraints(shape.value))}]")
+                inner = _constraints(shape.value) + ["Member must not be null"]
+                failed.append(f"Map value must satisfy constraint: [{', '.join(inner)}]")
     if failed:
         problems.append(_problem(shape, value, path, failed))
 
@@ -167,7 +168,8 @@ def _render(value: Any) -> str:
     if isinstance(value, list):
         return "'[" + ", ".join("null" if item is None else str(item) for item in value) + "]'"
     if isinstance(value, dict):
-        return "'{" + ", ".join(f"{key}={item}" for key, item in value.items()) + "}'"
+        return "'{" + ", ".join(f"{key}={float(item) if isinstance(item, (int, float)) and not isinstance(item, bool) else item}"
+                                for key, item in value.items()) + "}'"
     if isinstance(value, bool):
         return f"'{str(value).lower()}'"
     return f"'{value}'"
@@ -178,28 +180,43 @@ def _is_scalar(shape: Shape) -> bool:
 
 
 def _constraints(shape: Shape) -> list[str]:
-    """Every constraint of a scalar shape, as the framework words them (for a list's members)."""
+    """Every constraint of a scalar shape, in the framework's words and order (for a list's members,
+    a map's keys and values)."""
     metadata = shape.metadata
     found = []
     if metadata.get("enum"):
         found.append(f"Member must satisfy enum value set: [{', '.join(metadata['enum'])}]")
-    if "pattern" in metadata:
-        found.append(f"Member must satisfy regular expression pattern: {metadata['pattern']}")
+    if shape.type_name in _NUMBERS:
+        if "max" in metadata:
+            found.append(f"Member must have value less than or equal to {_number(shape, metadata['max'])}")
+        if "min" in metadata:
+            found.append(f"Member must have value greater than or equal to {_number(shape, metadata['min'])}")
+        return found
     if "max" in metadata:
         found.append(f"Member must have length less than or equal to {metadata['max']}")
     if "min" in metadata:
         found.append(f"Member must have length greater than or equal to {metadata['min']}")
+    if "pattern" in metadata:
+        found.append(f"Member must satisfy regular expression pattern: {metadata['pattern']}")
     return found
+
+
+_NUMBERS = ("integer", "long", "double", "float")
+
+
+def _number(shape: Shape, value: Any) -> str:
+    """A number as Java prints the member's type (``1.0`` for a double)."""
+    return str(float(value)) if shape.type_name in ("double", "float") else str(value)
 
 
 def _failed_constraints(shape: Shape, value: Any) -> list[str]:
     metadata = shape.metadata
     failed: list[str] = []
-    if shape.type_name in ("integer", "long", "double", "float"):
+    if shape.type_name in _NUMBERS:
         if "min" in metadata and value < metadata["min"]:
-            failed.append(f"Member must have value greater than or equal to {metadata['min']}")
+            failed.append(f"Member must have value greater than or equal to {_number(shape, metadata['min'])}")
         if "max" in metadata and value > metadata["max"]:
-            failed.append(f"Member must have value less than or equal to {metadata['max']}")
+            failed.append(f"Member must have value less than or equal to {_number(shape, metadata['max'])}")
         return failed
     if shape.type_name in ("string", "list", "map", "blob") and isinstance(value, (str, list, dict)):
         size = len(value)
