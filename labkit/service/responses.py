@@ -137,7 +137,9 @@ class LambdaResponses:
             for method, pattern, name in ROUTES:
                 match = pattern.match(path)
                 if match is not None and method == request.method:
-                    validation.validate(_operation_name(name, request), path, request.query, request.headers, _body(request))
+                    operation = _operation_name(name, request)
+                    body = _body(request) if validation.reads_json_body(operation) else None
+                    validation.validate(operation, path, request.query, request.headers, body)
                     return getattr(self, name)(request, **match.groupdict())
             raise UnknownOperationException(
                 f"labkit's local Lambda has no operation for {request.method} {path}: see "
@@ -654,7 +656,7 @@ def _body(request: HttpRequest) -> dict[str, Any]:
     if not request.body:
         return {}
     try:
-        value = json.loads(request.body)
+        value = request.json_body
     except RecursionError:
         raise InvalidRequestContentException(NESTING_TOO_DEEP.format(prefix="")) from None
     except ValueError as exc:

@@ -66,6 +66,17 @@ def _uri_pattern(request_uri: str) -> re.Pattern[str]:
     return re.compile(f"^{pattern}/?$")
 
 
+@functools.lru_cache(maxsize=None)
+def reads_json_body(name: str) -> bool:
+    """Does operation `name` carry its members in a JSON body? (Not when the body is a payload, as
+    InvokeAsync's is, nor when every member sits in the URI, query or headers.)"""
+    model = operation(name)
+    shape = model.input_shape if model is not None else None
+    if shape is None or shape.serialization.get("payload"):
+        return False
+    return any("location" not in member.serialization for member in shape.members.values())
+
+
 def validate(name: str, path: str, query: Mapping[str, list[str]], headers: Mapping[str, str],
              body: Mapping[str, Any] | None) -> None:
     """Check one request of operation `name`; raises :class:`ValidationException` or
@@ -93,11 +104,11 @@ def validate(name: str, path: str, query: Mapping[str, list[str]], headers: Mapp
             if value is not None:
                 params[member] = _from_text(value, member_shape)
         elif member == payload_member:
-            continue  # the invoke's payload: its own checks (JSON, size)
+            continue  # an invoke's payload: checked where it is read (JSON, size), never here
         elif body is not None and wire_name in body:
             params[member] = body[wire_name]
     problems: list[str] = []
-    _check_members(shape, params, "", problems)
+    _check_members(shape, params, "", problems, unchecked=payload_member)
     if problems:
         count = len(problems)
         raise ValidationException(f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(problems))
@@ -120,8 +131,11 @@ def _member_path(parent: str, member: str) -> str:
     return f"{parent}.{name}" if parent else name
 
 
-def _check_members(shape: StructureShape, value: Mapping[str, Any], path: str, problems: list[str]) -> None:
+def _check_members(shape: StructureShape, value: Mapping[str, Any], path: str, problems: list[str],
+                   unchecked: str | None = None) -> None:
     for member, member_shape in shape.members.items():
+        if member == unchecked:
+            continue
         member_path = _member_path(path, member)
         if member not in value or value[member] is None:
             if member in shape.required_members:

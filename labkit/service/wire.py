@@ -1,6 +1,7 @@
 """The HTTP request and response as the service's API layer sees them, apart from any server."""
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -18,6 +19,11 @@ class HttpRequest:
 
     def json(self) -> Any:
         return json.loads(self.body or b"{}")
+
+    @functools.cached_property
+    def json_body(self) -> Any:
+        """The body parsed as JSON, once per request (raises what ``json.loads`` raises)."""
+        return json.loads(self.body)
 
 
 @dataclass

@@ -342,3 +342,13 @@ def test_invoke_errors_before_anything_runs(api: Api) -> None:
 def test_unknown_paths_get_an_aws_error_not_a_crash(api: Api) -> None:
     response = api.service.handle(HttpRequest("GET", "/2015-03-31/nothing-here"))
     assert response.status == 404 and response.headers["x-amzn-ErrorType"] == "UnknownOperationException"
+
+
+def test_invoke_async_takes_any_json_payload_as_its_body(api: Api) -> None:
+    """InvokeAsync's body is the event itself, not an object of members: a list or a string is fine."""
+    create(api)
+    for payload in (b"[1, 2]", b'"text"', b'{"a": 1}'):
+        op, response = api.raw("InvokeAsync", FunctionName="orders", InvokeArgs=payload)
+        assert response.status == 202, (payload, response.body)
+    op, response = api.raw("InvokeAsync", FunctionName="orders", InvokeArgs=b"{not json")
+    assert response.status == 400 and response.headers["x-amzn-ErrorType"] == "InvalidRequestContentException"
