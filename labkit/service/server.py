@@ -211,6 +211,14 @@ def _encode_header(name: str, value: Any) -> bytes:
         return text.encode("utf-8")
 
 
+def _shut_down(sock: socket.socket) -> None:
+    """End a connection: its serving thread's read returns, and the thread closes it (gone already: fine)."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
 MAX_CONNECTIONS = 256
 """Connections served at once; past that, the one idle longest is closed to make room."""
 IDLE_TIMEOUT_S = 120.0
@@ -294,10 +302,7 @@ class ServiceServer:
         except OSError:
             pass
         for sock in sockets:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            _shut_down(sock)
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Stop, wait (up to timeout_s) for the server's threads to end, and release the port."""
@@ -373,10 +378,7 @@ class ServiceServer:
             self._threads = [t for t in self._threads if t.is_alive()]
             self._threads.append(thread)
         if evicted is not None:  # the connection idle longest makes room (its client reconnects when it needs to)
-            try:
-                evicted.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            _shut_down(evicted)
         thread.start()
 
     @staticmethod
@@ -398,10 +400,7 @@ class ServiceServer:
             for sock in stale:
                 self._idle.pop(sock)
         for sock in stale:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            _shut_down(sock)
 
     def _serve_connection(self, sock: socket.socket, address: Any) -> None:
         rfile = cast(BinaryIO, sock.makefile("rb", buffering=256 * 1024))

@@ -168,13 +168,14 @@ def _install_s3(notifications: Any, models: Any, current: CurrentDeliveries) -> 
 
     def put_bucket_notification_configuration(self: Any, bucket_name: str, notification_config: dict[str, Any]) -> None:
         deliveries = current()
-        for config in (notification_config.get("CloudFunctionConfiguration") or []) if deliveries is not None else []:
-            arn = config["CloudFunction"]
-            if deliveries is not None and deliveries.s3_refusal(bucket_name, self.account_id, arn) is not None:
-                raise InvalidArgumentError(
-                    "Unable to validate the following destination configurations", config.get("Id") or arn,
-                    f"Not authorized to invoke function [{arn}]",
-                )
+        if deliveries is not None:
+            for config in notification_config.get("CloudFunctionConfiguration") or []:
+                arn = config["CloudFunction"]
+                if deliveries.s3_refusal(bucket_name, self.account_id, arn) is not None:
+                    raise InvalidArgumentError(
+                        "Unable to validate the following destination configurations", config.get("Id") or arn,
+                        f"Not authorized to invoke function [{arn}]",
+                    )
         original_put(self, bucket_name, notification_config)
 
     notifications._get_s3_event = record
