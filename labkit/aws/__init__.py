@@ -4,7 +4,7 @@
 `labkit.aws.client("s3")` gives a boto3 client on it. Modules: `embedded` (the only code that
 touches moto: its WSGI application, roles, CloudWatch stores, event patterns and delivery hooks), `local` (`LocalAws`: the server, the Lambda service and moto on one port),
 `endpoint` (boto3 sessions, clients, resources and the environment variables that point code
-at the local AWS).
+at the local AWS), `waiters` (a function's Pending / InProgress states waited out).
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ _EXPORTS = {
     "resource": "labkit.aws.endpoint",
     "session": "labkit.aws.endpoint",
     "environment": "labkit.aws.endpoint",
+    "wait_function_ready": "labkit.aws.waiters",
     "ACCOUNT_ID": "labkit.aws.embedded.app",
     "REGION": "labkit.aws.embedded.app",
 }

@@ -14,6 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from labkit.aws.waiters import wait_function_ready
 from labkit.deploy.context import Context, error_code
 from labkit.deploy.errors import TemplateError
 from labkit.deploy.policies import LAMBDA_TRUST, expand
@@ -58,13 +59,17 @@ def deploy_function(ctx: Context, logical_id: str, props: dict[str, Any], clock:
     if current is None:
         created = lam.create_function(FunctionName=name, Code=code, **config)
         arn, action = created["FunctionArn"], "created"
+        wait_function_ready(lam, name)  # as CloudFormation does: the next step may invoke or publish
     else:
         arn, changed = current["FunctionArn"], []
+        wait_function_ready(lam, name)
         if "ZipFile" not in code or current["CodeSha256"] != code_sha256(code["ZipFile"]):
             lam.update_function_code(FunctionName=name, **code)
+            wait_function_ready(lam, name)
             changed.append("code")
         if _differs(current, config):
             lam.update_function_configuration(FunctionName=name, **config)
+            wait_function_ready(lam, name)
             changed.append("configuration")
         action = "updated" if changed else "unchanged"
     _concurrency(lam, name, props)

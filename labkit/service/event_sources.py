@@ -1,7 +1,8 @@
 """Event source mappings: Lambda reading SQS queues and DynamoDB / Kinesis streams for a function.
 
 :class:`EventSourceMappings` owns the mappings of one Lambda service (Create, Get, Update,
-Delete, List, with the limits and messages of Lambda's API) and runs one poller per enabled
+Delete, List, with the limits and messages of Lambda's API), their tags (``Tags`` of Create, and
+TagResource, UntagResource, ListTags on a mapping's ARN), and runs one poller per enabled
 mapping: :class:`labkit.service.sqs_poller.SqsPoller` for queues,
 :class:`labkit.service.stream_poller.StreamPoller` for streams. Pollers are threads; they stop
 when a mapping is disabled or deleted, and all of them when the service closes. A mapping's
@@ -35,7 +36,7 @@ from labkit.service.exceptions import (
     ResourceNotFoundException,
     TooManyRequestsException,
 )
-from labkit.service.invoke import ConcurrencyLimiter, Invoker
+from labkit.service.invoke import ConcurrencyLimiter, Invoker, InvokeResult
 from labkit.service.models import LambdaModel, function_arn, parse_function_ref
 
 SOURCES = ("sqs", "dynamodb", "kinesis")
@@ -57,6 +58,10 @@ MAX_RECORD_AGE_RANGE = (60, 604_800)  # or -1: no limit
 MAXIMUM_CONCURRENCY_RANGE = (2, 1_000)
 PARALLELIZATION_RANGE = (1, 10)
 ON_FAILURE_SERVICES = ("sqs", "sns", "s3")
+
+
+def mapping_arn(mapping_id: str) -> str:
+    return f"arn:aws:lambda:{limits.DEFAULT_REGION}:{limits.DEFAULT_ACCOUNT_ID}:event-source-mapping:{mapping_id}"
 
 
 @dataclass
@@ -90,7 +95,7 @@ class EventSourceMapping:
 
     @property
     def arn(self) -> str:
-        return f"arn:aws:lambda:{limits.DEFAULT_REGION}:{limits.DEFAULT_ACCOUNT_ID}:event-source-mapping:{self.uuid}"
+        return mapping_arn(self.uuid)
 
     @property
     def reports_item_failures(self) -> bool:
@@ -174,9 +179,11 @@ class BatchInvoker:
     def invoke(self, mapping: EventSourceMapping, event: dict[str, Any]) -> BatchOutcome:
         request_id = str(uuid.uuid4())
         try:
-            result = self.invoker.invoke(
-                mapping.function_name, mapping.qualifier, json.dumps(event).encode(), request_id=request_id
-            )
+            try:
+                result = self._invoke(mapping, event, request_id)
+            except ResourceConflictException:  # the function is still Pending: the mapping waits until it is Active
+                self.model.clock.sleep(self.model.transition_s)
+                result = self._invoke(mapping, event, request_id)
         except TooManyRequestsException as exc:
             return BatchOutcome("throttled", request_id, status_code=429, error_message=exc.reason)
         except LambdaServiceError as exc:  # the function is gone, or the service is shutting down
@@ -188,6 +195,9 @@ class BatchInvoker:
                 function_error="Unhandled", error_message=str(invocation.error.get("errorMessage", "")),
             )
         return BatchOutcome("success", request_id, invocation.payload, result.executed_version)
+
+    def _invoke(self, mapping: EventSourceMapping, event: dict[str, Any], request_id: str) -> InvokeResult:
+        return self.invoker.invoke(mapping.function_name, mapping.qualifier, json.dumps(event).encode(), request_id=request_id)
 
     def concurrency_bound(self, mapping: EventSourceMapping, default: int) -> int:
         """How many batches may run at once: the mapping's maximum, capped by reserved concurrency."""
@@ -245,6 +255,7 @@ class EventSourceMappings:
         self.sender = sender
         self.clock = clock
         self._mappings: dict[str, EventSourceMapping] = {}
+        self._tags: dict[str, dict[str, str]] = {}
         self._pollers: dict[str, Poller] = {}
         self._stopping: list[Poller] = []
         self._checkpoints: dict[tuple[str, str], str] = {}  # (mapping, shard) -> last sequence number done
@@ -291,12 +302,14 @@ class EventSourceMappings:
                         f"Please update or delete the existing mapping with UUID {other.uuid}"
                     )
             self._mappings[mapping.uuid] = mapping
+            self._tags[mapping.uuid] = dict(spec.get("Tags") or {})
         answer = replace(mapping)
         try:
             self._set_running(mapping)
         except LambdaServiceError:
             with self._lock:
                 self._mappings.pop(mapping.uuid, None)
+                self._tags.pop(mapping.uuid, None)
             raise
         return answer
 
@@ -354,9 +367,30 @@ class EventSourceMappings:
             poller.join()
         with self._lock:
             self._mappings.pop(mapping_id, None)
+            self._tags.pop(mapping_id, None)
             for key in [key for key in self._checkpoints if key[0] == mapping_id]:
                 del self._checkpoints[key]
         return answer
+
+    def tags(self, mapping_id: str) -> dict[str, str]:
+        with self._lock:
+            return dict(self._tags_of(mapping_id))
+
+    def tag(self, mapping_id: str, tags: dict[str, str]) -> None:
+        with self._lock:
+            self._tags_of(mapping_id).update(tags)
+
+    def untag(self, mapping_id: str, keys: builtins.list[str]) -> None:
+        with self._lock:
+            tags = self._tags_of(mapping_id)
+            for key in keys:
+                tags.pop(key, None)
+
+    def _tags_of(self, mapping_id: str) -> dict[str, str]:
+        """Under the lock: the tags of a mapping that exists, or Lambda's 404."""
+        if mapping_id not in self._mappings:
+            raise ResourceNotFoundException(f"Event source mapping not found: {mapping_arn(mapping_id)}")
+        return self._tags[mapping_id]
 
     # -- pollers ------------------------------------------------------------------------------------
 

@@ -45,7 +45,7 @@ SERIES_MAX_SAMPLES = 100_000
 
 @dataclass
 class _Entry:
-    revision: str
+    build: str  # VersionConfig.build_id of the configuration its environments run
     function: Function
     in_flight: int = 0
     retired: bool = False
@@ -83,10 +83,10 @@ class RuntimePool:
             if self._closed:
                 raise ServiceException("The Lambda service is shutting down.")
             entry = self._entries.get(key)
-            if entry is None or entry.revision != config.revision_id:
+            if entry is None or entry.build != config.build_id:
                 if entry is not None:
                     stale = self._retire(entry)
-                entry = _Entry(config.revision_id, self._make(config))
+                entry = _Entry(config.build_id, self._make(config))
                 self._entries[key] = entry
             entry.in_flight += 1
         if stale is not None:
@@ -371,7 +371,7 @@ class Invoker:
         self._random = random.Random()
 
     def resolve(self, name: str, qualifier: str | None) -> tuple[VersionConfig, Alias | None]:
-        state, config, alias = self.model.resolve(name, qualifier)
+        state, config, alias = self.model.resolve_invocable(name, qualifier)
         if alias is not None and alias.weights:
             (extra, weight), = alias.weights.items()
             if self._random.random() < weight:

@@ -42,6 +42,7 @@ from labkit.service.async_queue import (
 )
 from labkit.service.clock import CLOCK, LessonClock
 from labkit.service.code import CodeStore
+from labkit.service.code_signing import CodeSigningConfigs
 from labkit.service.destinations import (
     DESTINATION_SERVICES,
     DLQ_SERVICES,
@@ -55,6 +56,7 @@ from labkit.service.exceptions import (
     InvalidParameterValueException,
     LambdaServiceError,
     RequestTooLargeException,
+    ResourceConflictException,
     ResourceNotFoundException,
     TooManyRequestsException,
 )
@@ -71,6 +73,7 @@ from labkit.service.invoke import (
 from labkit.service.layers import LayerStore, LayerVersion, check_total_size
 from labkit.service.models import (
     DEFAULT_ACCOUNT_CONCURRENCY,
+    DEFAULT_TRANSITION_S,
     LATEST,
     MAX_EVENT_AGE_RANGE,
     MAX_RETRY_RANGE,
@@ -86,9 +89,12 @@ from labkit.service.models import (
 from labkit.security.roles import trust_allows
 from labkit.security.secrets import warn_about_secrets
 from labkit.service.policy import FunctionPolicies, denied_invoke
+from labkit.service.recursion import RecursionConfigs
+from labkit.service.tagging import ResourceTags
 from labkit.service.wire import HttpRequest, HttpResponse
 
 ACCOUNT_CONCURRENCY_ENV = "LABKIT_ACCOUNT_CONCURRENCY"
+TRANSITION_ENV = "LABKIT_STATE_TRANSITION_S"
 _PYTHON_RUNTIME = re.compile(r"^python3\.\d{1,2}$")
 _ARCHITECTURES = ("x86_64", "arm64")
 _LOG_FORMATS = ("Text", "JSON")
@@ -117,6 +123,9 @@ class LambdaService:
         Delivers destination records and dead-letter messages (default: boto3 to the local AWS).
     s3_fetch
         ``(bucket, key, version) -> bytes`` for ``Code.S3Bucket`` (default: the local S3).
+    state_transition_s
+        Lesson seconds a created function stays Pending and an update InProgress (default 0.3, or
+        ``$LABKIT_STATE_TRANSITION_S``); ``service.model.transition_s`` changes it later.
     """
 
     def __init__(
@@ -131,12 +140,14 @@ class LambdaService:
         data_dir: str | Path | None = None,
         async_workers: int = 16,
         idle_timeout_s: float = 300,
+        state_transition_s: float | None = None,
     ) -> None:
         self._endpoint_url = endpoint_url
         self.clock = clock or CLOCK
         if account_concurrency is None:
             account_concurrency = _env_account_concurrency()
-        self.model = LambdaModel(account_concurrency)
+        transition_s = _env_transition_s() if state_transition_s is None else state_transition_s
+        self.model = LambdaModel(account_concurrency, self.clock, transition_s)
         try:
             self.backend: Backend = get_backend(backend)
         except ConfigurationError as exc:
@@ -160,6 +171,9 @@ class LambdaService:
         self._provision_lock = threading.Lock()
         self.function_urls = FunctionUrls()  # served by the host the local AWS installs
         self.policies = FunctionPolicies()
+        self.code_signing = CodeSigningConfigs(self.model)
+        self.recursion = RecursionConfigs(self.model)
+        self.tags = ResourceTags(self.model, self.event_sources, self.code_signing)
         self._responses: Any = None
         self._closed = False
 
@@ -262,12 +276,13 @@ class LambdaService:
         state = self.model.create_function(config, tags)
         warn_about_secrets(config.environment, name)
         if spec.get("Publish"):
-            version, _ = self.model.publish_version(name)
+            version, _ = self.model.publish_version(name, with_change=True)
             return version
         return state.latest
 
     def update_function_code(self, name: str, spec: dict[str, Any]) -> VersionConfig:
         state = self.model.function(name)
+        self.model.check_updatable(state)
         changes: dict[str, Any] = {}
         if "Architectures" in spec:
             changes["architectures"] = _check_architectures(spec["Architectures"])
@@ -278,14 +293,14 @@ class LambdaService:
         if spec.get("DryRun"):
             return state.latest.replace(code=code, **changes)
         latest = self.model.update_latest(name, spec.get("RevisionId"), code=code, **changes)
-        self.pool.drop(name, LATEST)
         if spec.get("Publish"):
-            version, _ = self.model.publish_version(name)
+            version, _ = self.model.publish_version(name, with_change=True)
             return version
         return latest
 
     def update_function_configuration(self, name: str, spec: dict[str, Any]) -> VersionConfig:
         state = self.model.function(name)
+        self.model.check_updatable(state)
         changes = self._settings(spec, base=state.latest)
         if "Runtime" in spec:
             _check_runtime(spec["Runtime"])
@@ -298,7 +313,6 @@ class LambdaService:
         if "layers" in changes:
             check_total_size(state.latest.code.folder, changes["layers"])
         latest = self.model.update_latest(name, spec.get("RevisionId"), **changes)
-        self.pool.drop(name, LATEST)
         if "environment" in changes:
             warn_about_secrets(latest.environment, name)
         return latest
@@ -308,6 +322,8 @@ class LambdaService:
         self.policies.drop(name, qualifier)
         if qualifier is None:
             self.function_urls.drop_function(name)
+            self.code_signing.drop_function(name)
+            self.recursion.drop(name)
             self.pool.drop(name)
             self.code.remove(name)
         else:
@@ -509,8 +525,8 @@ class LambdaService:
                 event.function_name, event.qualifier, event.payload, request_id=event.request_id,
                 received_at=event.received_at,
             )
-        except TooManyRequestsException as exc:
-            return Attempt("throttled", status_code=429, error_message=exc.message)
+        except (TooManyRequestsException, ResourceConflictException) as exc:  # throttled, or still Pending: retried soon
+            return Attempt("throttled", status_code=exc.status, error_message=exc.message)
         except ResourceNotFoundException as exc:
             return Attempt("gone", status_code=404, error_message=exc.message)
         except FileNotFoundError:  # deleted while the event waited: its unpacked code went with it
@@ -654,6 +670,22 @@ def _env_account_concurrency() -> int:
         raise InvalidParameterValueException(
             f"${ACCOUNT_CONCURRENCY_ENV}={value!r} is not a whole number: set it to e.g. 10 or unset it"
         ) from None
+
+
+def _env_transition_s() -> float:
+    """How long (lesson seconds) functions stay Pending / InProgress: $LABKIT_STATE_TRANSITION_S or the default."""
+    raw = os.environ.get(TRANSITION_ENV)
+    if raw is None:
+        return DEFAULT_TRANSITION_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise InvalidParameterValueException(
+            f"${TRANSITION_ENV}={raw!r} must be a number of lesson seconds, 0 or more (default {DEFAULT_TRANSITION_S})"
+        )
+    return value
 
 
 def _required(spec: dict[str, Any], key: str, message: str | None = None) -> Any:

@@ -1,7 +1,8 @@
 """Lambda layers: the layer versions of one account, and a function's ``Layers`` resolved to folders.
 
 :class:`LayerStore` implements PublishLayerVersion, GetLayerVersion (and GetLayerVersionByArn),
-ListLayers, ListLayerVersions and DeleteLayerVersion; :func:`layer_version_document` and
+ListLayers, ListLayerVersions and DeleteLayerVersion, and keeps each version's permissions
+(:mod:`labkit.service.layer_policy`); :func:`layer_version_document` and
 :func:`layer_list_item` give their answers in the shapes of botocore's Lambda model. A layer's ZIP
 is unpacked once (as a function's package is, :mod:`labkit.service.code`) and its folder is
 what execution environments mount at ``/opt``. As on AWS, version numbers are never reused and a
@@ -23,6 +24,7 @@ from typing import Any
 from labkit.runtime import limits
 from labkit.service.code import UNZIPPED_MAX_BYTES, CodeStore
 from labkit.service.exceptions import InvalidParameterValueException, ResourceNotFoundException
+from labkit.service.layer_policy import LayerPolicies
 from labkit.service.models import CodeArtifact, LayerUse, timestamp
 
 _LAYER_NAME = re.compile(
@@ -79,6 +81,7 @@ class LayerStore:
         self._lock = threading.Lock()
         self._versions: dict[str, dict[int, LayerVersion]] = {}
         self._next: dict[str, int] = {}
+        self.policies = LayerPolicies()
 
     def publish(self, name_or_arn: str, package: bytes, spec: dict[str, Any]) -> LayerVersion:
         """PublishLayerVersion: unpack the ZIP and record it as the layer's next version."""
@@ -102,13 +105,25 @@ class LayerStore:
         return layer
 
     def get(self, name_or_arn: str, version: Any) -> LayerVersion:
-        name = layer_name(name_or_arn)
-        number = _version_number(version)
-        with self._lock:
-            found = self._versions.get(name, {}).get(number)
+        found = self._find(name_or_arn, version)
         if found is None:
             raise ResourceNotFoundException(NOT_FOUND)
         return found
+
+    def existing(self, name_or_arn: str, version: Any) -> LayerVersion:
+        """The version a permission operation names; 404 in the words those operations use."""
+        found = self._find(name_or_arn, version)
+        if found is None:
+            raise ResourceNotFoundException(
+                f"Layer version {layer_arn(layer_name(name_or_arn))}:{_version_number(version)} does not exist."
+            )
+        return found
+
+    def _find(self, name_or_arn: str, version: Any) -> LayerVersion | None:
+        name = layer_name(name_or_arn)
+        number = _version_number(version)
+        with self._lock:
+            return self._versions.get(name, {}).get(number)
 
     def get_by_arn(self, arn: str) -> LayerVersion:
         match = _LAYER_VERSION_ARN.match(arn or "")
@@ -120,11 +135,13 @@ class LayerStore:
         return self.get(match.group("name"), match.group("version"))
 
     def delete(self, name_or_arn: str, version: Any) -> None:
-        """DeleteLayerVersion: gone from the listings; functions already using it keep its folder (idempotent)."""
+        """DeleteLayerVersion: gone from the listings, its permissions too; functions already using it keep
+        its folder (idempotent)."""
         name = layer_name(name_or_arn)
         number = _version_number(version)
         with self._lock:
             self._versions.get(name, {}).pop(number, None)
+        self.policies.drop(f"{layer_arn(name)}:{number}")
 
     def versions(self, name_or_arn: str, runtime: str | None = None, architecture: str | None = None) -> list[LayerVersion]:
         """ListLayerVersions: newest first, filtered by a compatible runtime or architecture."""

@@ -4,6 +4,13 @@ State only (no HTTP, no processes): :class:`LambdaModel` keeps it behind one loc
 API's errors (:mod:`labkit.service.exceptions`) when a request does not fit the state, as Lambda
 would. Versions are frozen :class:`VersionConfig` records: publishing copies ``$LATEST``.
 
+Function states, as Lambda reports them: a created function (and a version published with it) is
+``State: Pending`` and an updated ``$LATEST`` is ``LastUpdateStatus: InProgress`` for
+:attr:`LambdaModel.transition_s` lesson seconds; meanwhile invoking a Pending function, updating,
+or publishing is a ``ResourceConflictException``, and invokes of an updating ``$LATEST`` run its
+previous configuration. A transition that ends gets a new RevisionId (settled lazily, on the next
+read, so nothing runs in the background).
+
 The unreserved-concurrency floor: Lambda keeps at least 100 of an account's concurrency
 unreserved (the default account limit is 1,000). An account made smaller for a lesson keeps a
 tenth of its limit unreserved instead (:func:`unreserved_floor`): 100 at 1,000 and above, 10 at
@@ -24,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from labkit.runtime import limits
+from labkit.service.clock import CLOCK, LessonClock
 from labkit.service.exceptions import (
     InvalidParameterValueException,
     PreconditionFailedException,
@@ -34,6 +42,9 @@ from labkit.service.exceptions import (
 )
 
 LATEST = "$LATEST"
+CREATING = "Creating"
+UPDATING = "Updating"
+DEFAULT_TRANSITION_S = 0.3  # lesson seconds a function stays Pending / InProgress (LABKIT_STATE_TRANSITION_S)
 DEFAULT_ACCOUNT_CONCURRENCY = 1_000  # shared/FACTS.md: 1,000 per region per account by default
 UNRESERVED_MIN = 100  # Lambda keeps at least this much of the account's concurrency unreserved
 DEFAULT_MAX_RETRY_ATTEMPTS = 2
@@ -125,6 +136,9 @@ class VersionConfig:
     layers: tuple[LayerUse, ...] = ()
     last_modified: str = field(default_factory=timestamp)
     revision_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    transition: str | None = None  # CREATING (State Pending) or UPDATING (LastUpdateStatus InProgress)
+    settles_at: float = 0.0  # lesson time the transition ends
+    build_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # what execution environments are made from
 
     @property
     def arn(self) -> str:
@@ -193,6 +207,7 @@ class FunctionState:
 
     name: str
     latest: VersionConfig
+    previous: VersionConfig | None = None  # what invokes run while $LATEST is updating
     versions: dict[str, VersionConfig] = field(default_factory=dict)
     next_version: int = 1
     aliases: dict[str, Alias] = field(default_factory=dict)
@@ -222,11 +237,17 @@ class FunctionState:
 class LambdaModel:
     """Every function of one local Lambda account and region; thread-safe."""
 
-    def __init__(self, account_concurrency: int = DEFAULT_ACCOUNT_CONCURRENCY) -> None:
+    def __init__(
+        self, account_concurrency: int = DEFAULT_ACCOUNT_CONCURRENCY, clock: LessonClock | None = None,
+        transition_s: float = DEFAULT_TRANSITION_S,
+    ) -> None:
         self._lock = threading.RLock()
         self._functions: dict[str, FunctionState] = {}
         self._account_limit = _check_account_limit(account_concurrency)
         self._reserved_sum = 0
+        self.clock = clock or CLOCK
+        self.transition_s = transition_s
+        self._unsettled: dict[str, float] = {}  # function name -> lesson time its last transition ends
 
     # -- account ----------------------------------------------------------------------------
 
@@ -264,19 +285,56 @@ class LambdaModel:
         with self._lock:
             if config.function_name in self._functions:
                 raise ResourceConflictException(f"Function already exist: {config.function_name}")
-            state = FunctionState(config.function_name, config, tags=dict(tags or {}))
+            state = FunctionState(config.function_name, self._begin(config, CREATING), tags=dict(tags or {}))
             self._functions[config.function_name] = state
             return state
+
+    def _begin(self, config: VersionConfig, transition: str) -> VersionConfig:
+        """`config` at the start of a transition (Pending or InProgress), ending transition_s from now."""
+        settles_at = self.clock.now() + self.transition_s
+        self._unsettled[config.function_name] = settles_at
+        return config.replace(transition=transition, settles_at=settles_at)
+
+    def _settle(self, state: FunctionState) -> None:
+        """Under the lock: end the transitions of `state` whose time has come (each a new RevisionId)."""
+        until = self._unsettled.get(state.name)
+        if until is None:
+            return
+        now = self.clock.now()
+        if state.latest.transition and state.latest.settles_at <= now:
+            state.latest = state.latest.replace(transition=None, revision_id=str(uuid.uuid4()))
+            state.previous = None
+        for number, version in state.versions.items():
+            if version.transition and version.settles_at <= now:
+                state.versions[number] = version.replace(transition=None, revision_id=str(uuid.uuid4()))
+        if until <= now:
+            del self._unsettled[state.name]
+
+    def check_updatable(self, state: FunctionState) -> None:
+        """ResourceConflictException while $LATEST is still being created or updated."""
+        with self._lock:
+            self._settle(state)
+            latest = state.latest
+            if latest.transition == CREATING:
+                raise pending_conflict()
+            if latest.transition == UPDATING:
+                raise ResourceConflictException(
+                    f"The operation cannot be performed at this time. An update is in progress for resource: {latest.arn}"
+                )
 
     def function(self, name: str) -> FunctionState:
         with self._lock:
             try:
-                return self._functions[name]
+                state = self._functions[name]
             except KeyError:
                 raise not_found(function_arn(name)) from None
+            self._settle(state)
+            return state
 
     def functions(self) -> list[FunctionState]:
         with self._lock:
+            for state in self._functions.values():
+                self._settle(state)
             return sorted(self._functions.values(), key=lambda fn: fn.name)
 
     def resolve(self, name: str, qualifier: str | None) -> tuple[FunctionState, VersionConfig, Alias | None]:
@@ -285,6 +343,7 @@ class LambdaModel:
             state = self._functions.get(name)
             if state is None:
                 raise not_found(function_arn(name, qualifier))
+            self._settle(state)
             if qualifier is None or qualifier == LATEST:
                 return state, state.latest, None
             if qualifier in state.versions:
@@ -296,22 +355,45 @@ class LambdaModel:
                 raise not_found(function_arn(name, qualifier))
             raise ResourceNotFoundException(f"Function not found: {function_arn(name, qualifier)}")
 
+    def resolve_invocable(self, name: str, qualifier: str | None) -> tuple[FunctionState, VersionConfig, Alias | None]:
+        """What an invoke of the qualifier runs: as :meth:`resolve`, but $LATEST's previous configuration
+        while an update is in progress, and a ResourceConflictException while the version is Pending."""
+        with self._lock:
+            state, config, alias = self.resolve(name, qualifier)
+            if config.transition == CREATING:
+                raise pending_conflict()
+            if config.transition == UPDATING and state.previous is not None:
+                config = state.previous
+            return state, config, alias
+
     def update_latest(self, name: str, revision_id: str | None = None, **changes: Any) -> VersionConfig:
-        """Replace $LATEST with changes applied; a new RevisionId and LastModified."""
+        """Replace $LATEST with changes applied (InProgress until it settles); a new RevisionId and LastModified."""
         with self._lock:
             state = self.function(name)
             _check_revision(revision_id, state.latest.revision_id)
-            state.latest = state.latest.replace(
-                **changes, last_modified=timestamp(), revision_id=str(uuid.uuid4())
+            self.check_updatable(state)
+            state.previous = state.latest
+            state.latest = self._begin(
+                state.latest.replace(
+                    **changes, last_modified=timestamp(), revision_id=str(uuid.uuid4()), build_id=uuid.uuid4().hex
+                ),
+                UPDATING,
             )
             return state.latest
 
     def publish_version(
-        self, name: str, description: str | None = None, code_sha256: str | None = None, revision_id: str | None = None
+        self, name: str, description: str | None = None, code_sha256: str | None = None, revision_id: str | None = None,
+        *, with_change: bool = False,
     ) -> tuple[VersionConfig, bool]:
-        """Freeze $LATEST as the next version; (the version, True when new). Unchanged since the last: that one."""
+        """Freeze $LATEST as the next version; (the version, True when new). Unchanged since the last: that one.
+
+        `with_change`: published by the create or code update that started $LATEST's transition
+        (``Publish``), so the version is Pending with it; otherwise $LATEST must have settled.
+        """
         with self._lock:
             state = self.function(name)
+            if not with_change:
+                self.check_updatable(state)
             latest = state.latest
             if code_sha256 and code_sha256 != latest.code.sha256:
                 raise InvalidParameterValueException(
@@ -330,7 +412,10 @@ class LambdaModel:
                 description=latest.description if description is None else description,
                 last_modified=timestamp(),
                 revision_id=str(uuid.uuid4()),
+                transition=None,
             )
+            if with_change:
+                frozen = self._begin(frozen, CREATING)
             state.versions[version] = frozen
             return frozen, True
 
@@ -614,6 +699,13 @@ class LambdaModel:
     def event_configs(self, name: str) -> list[EventInvokeConfig]:
         with self._lock:
             return list(self.function(name).event_configs.values())
+
+
+def pending_conflict() -> ResourceConflictException:
+    """What Lambda answers to an invoke or update of a function that is still being created."""
+    return ResourceConflictException(
+        "The operation cannot be performed at this time. The function is currently in the following state: Pending"
+    )
 
 
 def _check_revision(given: str | None, current: str) -> None:

@@ -5,6 +5,9 @@ the statements AddPermission wrote, in the shape Lambda returns from GetPolicy. 
 decides an invoke by a principal - a service such as `s3.amazonaws.com` with the `SourceArn` /
 `SourceAccount` it invokes for, or an IAM identity - with IAM's rules
 (`labkit.security.iam`). Invokes on the account's own behalf (principal None) need no statement.
+
+:class:`PolicyStore` keeps statements and revision ids for any kind of resource: functions here,
+layer versions in :mod:`labkit.service.layer_policy`.
 """
 from __future__ import annotations
 
@@ -12,8 +15,9 @@ import json
 import re
 import threading
 import uuid
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from labkit.security.iam import Effect, RequestContext, evaluate
 from labkit.service.exceptions import (
@@ -27,6 +31,7 @@ from labkit.service.exceptions import (
 _ACTION = re.compile(r"^(lambda:[*]|lambda:[a-zA-Z]+|[*])$")
 _STATEMENT_ID = re.compile(r"^([a-zA-Z0-9-_.]+)$")
 _ACCOUNT = re.compile(r"^\d{12}$")
+K = TypeVar("K", bound=Hashable)
 
 
 class AccessDeniedException(LambdaServiceError):
@@ -41,6 +46,9 @@ class AccessDeniedException(LambdaServiceError):
 class _Policy:
     statements: list[dict[str, Any]] = field(default_factory=list)
     revision_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def document(self) -> dict[str, Any]:
+        return {"Version": "2012-10-17", "Id": "default", "Statement": [dict(s) for s in self.statements]}
 
 
 def statement_from_request(spec: dict[str, Any], resource_arn: str) -> dict[str, Any]:
@@ -66,7 +74,7 @@ def statement_from_request(spec: dict[str, Any], resource_arn: str) -> dict[str,
     statement: dict[str, Any] = {
         "Sid": sid,
         "Effect": "Allow",
-        "Principal": _principal(principal),
+        "Principal": principal_document(principal),
         "Action": action,
         "Resource": resource_arn,
     }
@@ -86,7 +94,8 @@ def statement_from_request(spec: dict[str, Any], resource_arn: str) -> dict[str,
     return statement
 
 
-def _principal(principal: str) -> str | dict[str, str]:
+def principal_document(principal: str) -> str | dict[str, str]:
+    """A request's principal as a statement shows it: `*`, `{"AWS": ...}` (an account is its root) or `{"Service": ...}`."""
     if principal == "*":
         return "*"
     if _ACCOUNT.match(principal):
@@ -101,19 +110,28 @@ def _principal(principal: str) -> str | dict[str, str]:
     )
 
 
-class FunctionPolicies:
-    """The resource-based policies of every function of one Lambda service, keyed by (name, qualifier)."""
+class PolicyStore(Generic[K]):
+    """Resource-based policies keyed by resource: statements with unique ids, a new RevisionId on each change.
 
-    def __init__(self) -> None:
+    Parameters
+    ----------
+    get_operation
+        The operation Lambda's stale-revision message names (``GetPolicy``, ``GetLayerPolicy``).
+    no_policy
+        The message of a Get when the resource has no policy.
+    """
+
+    def __init__(self, get_operation: str, no_policy: str) -> None:
+        self._get_operation = get_operation
+        self._no_policy = no_policy
         self._lock = threading.Lock()
-        self._policies: dict[tuple[str, str | None], _Policy] = {}
+        self._policies: dict[K, _Policy] = {}
 
-    def add(self, name: str, qualifier: str | None, resource_arn: str, spec: dict[str, Any]) -> dict[str, Any]:
-        """AddPermission: the statement added; 409 when its id is taken, 412 on a stale RevisionId."""
-        statement = statement_from_request(spec, resource_arn)
+    def add(self, key: K, statement: dict[str, Any], revision_id: str | None = None) -> str:
+        """Add a statement; returns the policy's new revision id. 409 when its id is taken, 412 on a stale RevisionId."""
         with self._lock:
-            policy = self._policies.setdefault((name, qualifier), _Policy())
-            self._check_revision(policy, spec.get("RevisionId"))
+            policy = self._policies.setdefault(key, _Policy())
+            self._check_revision(policy, revision_id)
             if any(s["Sid"] == statement["Sid"] for s in policy.statements):
                 raise ResourceConflictException(
                     f"The statement id ({statement['Sid']}) provided already exists. Please provide a new statement "
@@ -121,42 +139,77 @@ class FunctionPolicies:
                 )
             policy.statements.append(statement)
             policy.revision_id = str(uuid.uuid4())
-        return statement
+            return policy.revision_id
 
-    def remove(self, name: str, qualifier: str | None, statement_id: str, revision_id: str | None = None) -> None:
-        """RemovePermission; 404 when no statement has that id."""
+    def remove(self, key: K, statement_id: str, revision_id: str | None = None) -> None:
+        """Remove a statement; 404 when no statement has that id."""
         with self._lock:
-            policy = self._policies.get((name, qualifier))
+            policy = self._policies.get(key)
             if policy is None or not any(s["Sid"] == statement_id for s in policy.statements):
                 raise ResourceNotFoundException(f"Statement {statement_id} is not found in resource policy.")
             self._check_revision(policy, revision_id)
             policy.statements = [s for s in policy.statements if s["Sid"] != statement_id]
             policy.revision_id = str(uuid.uuid4())
             if not policy.statements:
-                del self._policies[(name, qualifier)]
+                del self._policies[key]
+
+    def document(self, key: K) -> dict[str, Any] | None:
+        """The policy document (`{"Version", "Id", "Statement"}`), or None when the resource has none."""
+        with self._lock:
+            policy = self._policies.get(key)
+            return None if policy is None else policy.document()
+
+    def get(self, key: K) -> tuple[str, str]:
+        """(policy JSON text, revision id); 404 when there is no policy."""
+        with self._lock:
+            policy = self._policies.get(key)
+            if policy is None:
+                raise ResourceNotFoundException(self._no_policy)
+            return json.dumps(policy.document(), separators=(",", ":")), policy.revision_id
+
+    def drop(self, matches: Callable[[K], bool]) -> None:
+        """Forget the policies of the resources `matches` selects (deleted ones)."""
+        with self._lock:
+            for key in [k for k in self._policies if matches(k)]:
+                del self._policies[key]
+
+    def _check_revision(self, policy: _Policy, revision_id: str | None) -> None:
+        if revision_id and revision_id != policy.revision_id:
+            raise PreconditionFailedException(
+                "The Revision Id provided does not match the latest Revision Id. Call the "
+                f"{self._get_operation} API to retrieve the latest Revision Id"
+            )
+
+
+class FunctionPolicies:
+    """The resource-based policies of every function of one Lambda service, keyed by (name, qualifier)."""
+
+    def __init__(self) -> None:
+        self._store: PolicyStore[tuple[str, str | None]] = PolicyStore(
+            "GetPolicy", "The resource you requested does not exist."
+        )
+
+    def add(self, name: str, qualifier: str | None, resource_arn: str, spec: dict[str, Any]) -> dict[str, Any]:
+        """AddPermission: the statement added; 409 when its id is taken, 412 on a stale RevisionId."""
+        statement = statement_from_request(spec, resource_arn)
+        self._store.add((name, qualifier), statement, spec.get("RevisionId"))
+        return statement
+
+    def remove(self, name: str, qualifier: str | None, statement_id: str, revision_id: str | None = None) -> None:
+        """RemovePermission; 404 when no statement has that id."""
+        self._store.remove((name, qualifier), statement_id, revision_id)
 
     def document(self, name: str, qualifier: str | None) -> dict[str, Any] | None:
         """The policy document (`{"Version", "Id", "Statement"}`), or None when the function has none."""
-        with self._lock:
-            policy = self._policies.get((name, qualifier))
-            if policy is None:
-                return None
-            return {"Version": "2012-10-17", "Id": "default", "Statement": [dict(s) for s in policy.statements]}
+        return self._store.document((name, qualifier))
 
     def get(self, name: str, qualifier: str | None) -> tuple[str, str]:
         """GetPolicy: (policy JSON text, revision id); 404 when there is no policy."""
-        document = self.document(name, qualifier)
-        if document is None:
-            raise ResourceNotFoundException("The resource you requested does not exist.")
-        with self._lock:
-            revision = self._policies[(name, qualifier)].revision_id
-        return json.dumps(document, separators=(",", ":")), revision
+        return self._store.get((name, qualifier))
 
     def drop(self, name: str, qualifier: str | None = None) -> None:
         """Forget a deleted function's policies (all of them when qualifier is None)."""
-        with self._lock:
-            for key in [k for k in self._policies if k[0] == name and (qualifier is None or k[1] == qualifier)]:
-                del self._policies[key]
+        self._store.drop(lambda key: key[0] == name and (qualifier is None or key[1] == qualifier))
 
     def allows_invoke(
         self,
@@ -174,14 +227,6 @@ class FunctionPolicies:
         keys = {key: value for key, value in (("aws:SourceArn", source_arn), ("aws:SourceAccount", source_account)) if value}
         decision = evaluate([document], "lambda:InvokeFunction", resource_arn, RequestContext(principal, keys))
         return decision.effect is Effect.ALLOW
-
-    @staticmethod
-    def _check_revision(policy: _Policy, revision_id: str | None) -> None:
-        if revision_id and revision_id != policy.revision_id:
-            raise PreconditionFailedException(
-                "The Revision Id provided does not match the latest Revision Id. Call the GetPolicy API to retrieve "
-                "the latest Revision Id"
-            )
 
 
 def denied_invoke(principal: str, resource_arn: str) -> AccessDeniedException:

@@ -33,7 +33,9 @@ from labkit.service.exceptions import (
 )
 from labkit.service.layers import LayerVersion, layer_list_item, layer_version_document, layers_list_item
 from labkit.service.models import (
+    CREATING,
     LATEST,
+    UPDATING,
     Alias,
     EventInvokeConfig,
     FunctionState,
@@ -54,6 +56,8 @@ DEFAULT_PAGE = 50
 
 Handler = Callable[..., HttpResponse]
 _FN = r"(?P<fn>[^/]+)"
+_LAYER_VERSION = "/2018-10-31/layers/(?P<layer>[^/]+)/versions/(?P<number>[^/]+)"
+_CSC = "/2020-04-22/code-signing-configs/(?P<csc>[^/]+)"
 
 
 def _route(method: str, pattern: str, name: str) -> tuple[str, re.Pattern[str], str]:
@@ -103,6 +107,20 @@ ROUTES = [
     _route("DELETE", "/2018-10-31/layers/(?P<layer>[^/]+)/versions/(?P<number>[^/]+)", "delete_layer_version"),
     _route("GET", "/2018-10-31/layers/(?P<layer>[^/]+)/versions/(?P<number>[^/]+)/package", "get_layer_package"),
     _route("GET", "/2018-10-31/layers", "list_layers"),
+    _route("POST", f"{_LAYER_VERSION}/policy", "add_layer_version_permission"),
+    _route("GET", f"{_LAYER_VERSION}/policy", "get_layer_version_policy"),
+    _route("DELETE", f"{_LAYER_VERSION}/policy/(?P<sid>[^/]+)", "remove_layer_version_permission"),
+    _route("POST", "/2020-04-22/code-signing-configs", "create_code_signing_config"),
+    _route("GET", "/2020-04-22/code-signing-configs", "list_code_signing_configs"),
+    _route("GET", _CSC, "get_code_signing_config"),
+    _route("PUT", _CSC, "update_code_signing_config"),
+    _route("DELETE", _CSC, "delete_code_signing_config"),
+    _route("GET", f"{_CSC}/functions", "list_functions_by_code_signing_config"),
+    _route("PUT", f"/2020-06-30/functions/{_FN}/code-signing-config", "put_function_code_signing_config"),
+    _route("GET", f"/2020-06-30/functions/{_FN}/code-signing-config", "get_function_code_signing_config"),
+    _route("DELETE", f"/2020-06-30/functions/{_FN}/code-signing-config", "delete_function_code_signing_config"),
+    _route("PUT", f"/2024-08-31/functions/{_FN}/recursion-config", "put_function_recursion_config"),
+    _route("GET", f"/2024-08-31/functions/{_FN}/recursion-config", "get_function_recursion_config"),
     _route("GET", "/2016-08-19/account-settings", "get_account_settings"),
     _route("PUT", "/2016-08-19/account-settings", "put_account_settings"),
     _route("POST", "/2015-03-31/event-source-mappings", "create_event_source_mapping"),
@@ -366,6 +384,21 @@ class LambdaResponses:
         page, marker = _page([layer_list_item(v) for v in versions], request)
         return _json(200, {"LayerVersions": page, **({"NextMarker": marker} if marker else {})})
 
+    def add_layer_version_permission(self, request: HttpRequest, layer: str, number: str) -> HttpResponse:
+        found = self.service.layers.existing(unquote(layer), number)
+        statement, revision_id = self.service.layers.policies.add(found.arn, _body(request), _query(request, "RevisionId"))
+        return _json(201, {"Statement": json.dumps(statement, separators=(",", ":")), "RevisionId": revision_id})
+
+    def get_layer_version_policy(self, request: HttpRequest, layer: str, number: str) -> HttpResponse:
+        found = self.service.layers.existing(unquote(layer), number)
+        policy, revision_id = self.service.layers.policies.get(found.arn)
+        return _json(200, {"Policy": policy, "RevisionId": revision_id})
+
+    def remove_layer_version_permission(self, request: HttpRequest, layer: str, number: str, sid: str) -> HttpResponse:
+        found = self.service.layers.existing(unquote(layer), number)
+        self.service.layers.policies.remove(found.arn, unquote(sid), _query(request, "RevisionId"))
+        return HttpResponse(204)
+
     def list_layers(self, request: HttpRequest) -> HttpResponse:
         if _query(request, "find") == "LayerVersion":  # GetLayerVersionByArn
             found = self.service.layers.get_by_arn(_query(request, "Arn") or "")
@@ -389,15 +422,63 @@ class LambdaResponses:
         return _json(200, self.service.account_settings())
 
     def list_tags(self, request: HttpRequest, arn: str) -> HttpResponse:
-        return _json(200, {"Tags": self.service.model.tags(self._tagged(arn))})
+        return _json(200, {"Tags": self.service.tags.list_tags(unquote(arn))})
 
     def tag_resource(self, request: HttpRequest, arn: str) -> HttpResponse:
-        self.service.model.tag(self._tagged(arn), _body(request).get("Tags") or {})
+        self.service.tags.tag_resource(unquote(arn), _body(request).get("Tags") or {})
         return HttpResponse(204)
 
     def untag_resource(self, request: HttpRequest, arn: str) -> HttpResponse:
-        self.service.model.untag(self._tagged(arn), request.query.get("tagKeys", []))
+        self.service.tags.untag_resource(unquote(arn), request.query.get("tagKeys", []))
         return HttpResponse(204)
+
+    # -- code signing configs (state in labkit.service.code_signing) -------------------------------------
+
+    def create_code_signing_config(self, request: HttpRequest) -> HttpResponse:
+        return _json(201, {"CodeSigningConfig": self.service.code_signing.create(_body(request)).to_wire()})
+
+    def get_code_signing_config(self, request: HttpRequest, csc: str) -> HttpResponse:
+        return _json(200, {"CodeSigningConfig": self.service.code_signing.get(unquote(csc)).to_wire()})
+
+    def update_code_signing_config(self, request: HttpRequest, csc: str) -> HttpResponse:
+        updated = self.service.code_signing.update(unquote(csc), _body(request))
+        return _json(200, {"CodeSigningConfig": updated.to_wire()})
+
+    def delete_code_signing_config(self, request: HttpRequest, csc: str) -> HttpResponse:
+        self.service.code_signing.delete(unquote(csc))
+        return HttpResponse(204)
+
+    def list_code_signing_configs(self, request: HttpRequest) -> HttpResponse:
+        page, marker = _page([config.to_wire() for config in self.service.code_signing.configs()], request)
+        return _json(200, {"CodeSigningConfigs": page, **({"NextMarker": marker} if marker else {})})
+
+    def list_functions_by_code_signing_config(self, request: HttpRequest, csc: str) -> HttpResponse:
+        page, marker = _page(self.service.code_signing.functions(unquote(csc)), request)
+        return _json(200, {"FunctionArns": page, **({"NextMarker": marker} if marker else {})})
+
+    def put_function_code_signing_config(self, request: HttpRequest, fn: str) -> HttpResponse:
+        name = self._name(fn)
+        arn = _body(request)["CodeSigningConfigArn"]
+        self.service.code_signing.put_function(name, arn)
+        return _json(200, {"CodeSigningConfigArn": arn, "FunctionName": name})
+
+    def get_function_code_signing_config(self, request: HttpRequest, fn: str) -> HttpResponse:
+        name = self._name(fn)
+        arn = self.service.code_signing.of_function(name)
+        return _json(200, {} if arn is None else {"CodeSigningConfigArn": arn, "FunctionName": name})
+
+    def delete_function_code_signing_config(self, request: HttpRequest, fn: str) -> HttpResponse:
+        self.service.code_signing.delete_function(self._name(fn))
+        return HttpResponse(204)
+
+    # -- recursion config (state in labkit.service.recursion) ---------------------------------------------
+
+    def put_function_recursion_config(self, request: HttpRequest, fn: str) -> HttpResponse:
+        loop = self.service.recursion.put(self._name(fn), _body(request)["RecursiveLoop"])
+        return _json(200, {"RecursiveLoop": loop})
+
+    def get_function_recursion_config(self, request: HttpRequest, fn: str) -> HttpResponse:
+        return _json(200, {"RecursiveLoop": self.service.recursion.get(self._name(fn))})
 
     # -- function URLs (state in labkit.service.function_urls) -------------------------------------------
 
@@ -478,6 +559,7 @@ class LambdaResponses:
                     f"Request must be smaller than {limits.ASYNC_REQUEST_MAX_BYTES} bytes for the InvokeFunction operation"
                 )
             _check_json(payload)
+            self.service.model.resolve_invocable(name, qualifier)  # a Pending function refuses Event invokes too
             request_id = self.service.invoke_async(name, qualifier, payload)
             return HttpResponse(202, b"", {"x-amzn-RequestId": request_id})
         if invocation_type == "DryRun":
@@ -502,10 +584,6 @@ class LambdaResponses:
 
     def _name(self, fn: str) -> str:
         name, _qualifier = parse_function_ref(unquote(fn))
-        return name
-
-    def _tagged(self, arn: str) -> str:
-        name, _ = parse_function_ref(unquote(arn))
         return name
 
     def _arn_for(self, config: VersionConfig, alias: Alias | None = None) -> str:
@@ -542,8 +620,7 @@ def function_configuration(config: VersionConfig, arn: str) -> dict[str, Any]:
         "Version": config.version,
         "TracingConfig": {"Mode": config.tracing_mode},
         "RevisionId": config.revision_id,
-        "State": "Active",
-        "LastUpdateStatus": "Successful",
+        **_state_fields(config),
         "PackageType": "Zip",
         "Architectures": list(config.architectures),
         "EphemeralStorage": {"Size": config.ephemeral_storage},
@@ -561,6 +638,18 @@ def function_configuration(config: VersionConfig, arn: str) -> dict[str, Any]:
     if config.layers:
         out["Layers"] = [{"Arn": layer.arn, "CodeSize": layer.code_size} for layer in config.layers]
     return out
+
+
+def _state_fields(config: VersionConfig) -> dict[str, str]:
+    """State and LastUpdateStatus with their reasons, as AWS reports them during and after a transition."""
+    if config.transition == CREATING:
+        return {"State": "Pending", "StateReason": "The function is being created.", "StateReasonCode": "Creating"}
+    if config.transition == UPDATING:
+        return {
+            "State": "Active", "LastUpdateStatus": "InProgress",
+            "LastUpdateStatusReason": "The function is being created.", "LastUpdateStatusReasonCode": "Creating",
+        }
+    return {"State": "Active", "LastUpdateStatus": "Successful"}
 
 
 LIST_ITEM_OMITS = ("State", "StateReason", "StateReasonCode", "LastUpdateStatus", "LastUpdateStatusReason",

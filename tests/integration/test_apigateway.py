@@ -200,7 +200,7 @@ def test_routes_to_functions_of_a_lambda_service_and_their_throttles(tmp_path: P
     with zipfile.ZipFile(package, "w") as archive:
         archive.writestr("app.py", HANDLERS)
     zipped = base64.b64encode(package.getvalue()).decode()
-    with LambdaService(data_dir=tmp_path / "lambda") as service:
+    with LambdaService(data_dir=tmp_path / "lambda", state_transition_s=0) as service:  # Active at the next call
         service.create_function({"FunctionName": "orders", "Runtime": "python3.12", "Handler": "app.rest",
                                  "Role": "arn:aws:iam::123456789012:role/lambda-role", "Code": {"ZipFile": zipped}})
         with ApiGateway("rest", service=service) as api:

@@ -36,7 +36,9 @@ def _zip(source: str) -> str:
 
 @pytest.fixture
 def service(tmp_path) -> Iterator[LambdaService]:
-    service = LambdaService(account_concurrency=QUOTA, data_dir=tmp_path / "lambda", idle_timeout_s=600)
+    service = LambdaService(  # transitions end at the next call: this test is about cold starts and throttles
+        account_concurrency=QUOTA, data_dir=tmp_path / "lambda", idle_timeout_s=600, state_transition_s=0
+    )
     yield service
     service.close()
 

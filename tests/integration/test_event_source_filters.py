@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from labkit.aws.waiters import wait_function_ready
 from tests.integration.test_event_sources_sqs import (
     ROLE, drain, ledger, make_queue, queue_depth, unique, wait_for, wait_for_ledger,
 )
@@ -37,6 +38,7 @@ def test_sqs_messages_that_match_no_filter_are_deleted_not_retried(local: Any, t
                           RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "1"}))
     lam.create_function(FunctionName="orders", Runtime="python3.12", Role=ROLE, Handler="app.handler",
                         Code={"ZipFile": app_zip(BODIES)}, Environment={"Variables": {"LEDGER": str(tmp_path / "ledger")}})
+    wait_function_ready(lam, "orders")
     criteria = patterns({"body": {"kind": ["order"], "total": [{"numeric": [">=", 100]}]}}, {"body": [{"prefix": "urgent"}]})
     wanted = [json.dumps({"kind": "order", "total": 100 + n}) for n in range(3)] + ["urgent: call the customer"]
     unwanted = [json.dumps({"kind": "order", "total": 5}), json.dumps({"kind": "refund", "total": 500}), "hello"]

@@ -14,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from labkit.aws.local import LocalAws
+from labkit.aws.waiters import wait_function_ready
 from labkit.events.sqs import md5_of_message_attributes, record_from_message, sqs_record
 from labkit.service.clock import LessonClock
 from labkit.service.lambda_service import LambdaService
@@ -83,6 +84,7 @@ def make_worker(
         FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler", Code={"ZipFile": app_zip(WORKER)},
         Timeout=timeout_s, Environment={"Variables": {"LEDGER": str(path), "P_RAISE": str(p_raise), "BATCH_S": str(batch_s)}},
     )
+    wait_function_ready(aws.client("lambda"), name)
 
 
 def queue_depth(sqs: Any, url: str) -> int:

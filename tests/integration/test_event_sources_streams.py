@@ -10,6 +10,7 @@ from typing import Any
 
 
 from labkit.aws.local import LocalAws
+from labkit.aws.waiters import wait_function_ready
 from labkit.service.clock import LessonClock
 from labkit.service.lambda_service import LambdaService
 from tests.integration.test_event_sources_sqs import ROLE, drain, ledger, make_queue, unique, wait_for, wait_for_ledger
@@ -45,6 +46,7 @@ def make_recorder(aws: LocalAws, name: str, path: Path, report: bool = False) ->
         FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler", Code={"ZipFile": app_zip(RECORDER)},
         Timeout=10, Environment={"Variables": {"LEDGER": str(path), "REPORT": "1" if report else ""}},
     )
+    wait_function_ready(aws.client("lambda"), name)
 
 
 def make_kinesis_stream(aws: LocalAws, name: str) -> str:

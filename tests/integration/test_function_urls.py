@@ -10,6 +10,7 @@ import requests
 from botocore.exceptions import ClientError
 
 from labkit.aws.local import LocalAws
+from labkit.aws.waiters import wait_function_ready
 
 ROLE = "arn:aws:iam::123456789012:role/lambda-role"
 APP = """
@@ -37,6 +38,7 @@ def test_function_url_lifecycle_and_requests(aws: LocalAws) -> None:
     lam = aws.client("lambda")
     lam.create_function(FunctionName="url-fn", Runtime="python3.12", Role=ROLE, Handler="app.handler",
                         Code={"ZipFile": package()})
+    wait_function_ready(lam, "url-fn")
     created = lam.create_function_url_config(FunctionName="url-fn", AuthType="NONE")
     url = created["FunctionUrl"]
     assert url.startswith("http://127.0.0.1:") and url.endswith("/")
@@ -81,6 +83,7 @@ def test_bad_auth_type_and_missing_function(aws: LocalAws) -> None:
     assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
     lam.create_function(FunctionName="url-bad", Runtime="python3.12", Role=ROLE, Handler="app.handler",
                         Code={"ZipFile": package()})
+    wait_function_ready(lam, "url-bad")
     with pytest.raises(ClientError) as bad:
         lam.create_function_url_config(FunctionName="url-bad", AuthType="IAM")
     assert bad.value.response["Error"]["Code"] == "ValidationException"  # the model's enum: the framework's check

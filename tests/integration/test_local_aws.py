@@ -25,6 +25,7 @@ from botocore.config import Config
 
 from labkit.aws import endpoint
 from labkit.aws.local import LocalAws, PortInUseError
+from labkit.aws.waiters import wait_function_ready
 from labkit.runtime.lambda_env import LOCAL_CREDENTIALS
 from labkit.service.wire import HttpRequest, HttpResponse
 
@@ -491,6 +492,7 @@ def test_a_function_deployed_and_invoked_with_boto3_reaches_s3_through_the_same_
             Code={"ZipFile": package.getvalue()},
             Timeout=30,
         )
+        wait_function_ready(lam, name)
         result = lam.invoke(FunctionName=name, Payload=json.dumps({"bucket": bucket}).encode())
         payload = json.loads(result["Payload"].read())
         assert result["StatusCode"] == 200 and "FunctionError" not in result, payload

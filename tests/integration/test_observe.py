@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from labkit.aws.local import LocalAws
+from labkit.aws.waiters import wait_function_ready
 from labkit.observe import ServiceObserver, attach
 from labkit.observe.sinks import BackendSink, ClientSink
 from labkit.runtime.layers import powertools_layer
@@ -77,6 +78,7 @@ class Local:
             FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler",
             Code={"ZipFile": package(source, *folders)}, **extra,
         )
+        wait_function_ready(self.lam, name)
 
     def invoke(self, name: str, event: Any = None) -> dict[str, Any]:
         return self.lam.invoke(FunctionName=name, Payload=json.dumps(event or {}).encode())

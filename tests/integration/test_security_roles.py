@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from labkit.aws.local import LocalAws
+from labkit.aws.waiters import wait_function_ready
 from labkit.security import sessions
 from tests.packages import app_zip
 
@@ -78,6 +79,7 @@ def read_only_role_case(aws: LocalAws) -> None:
     lam = aws.client("lambda")
     lam.create_function(FunctionName=fn, Runtime="python3.12", Role=role_arn, Handler="app.handler",
                         Code={"ZipFile": app_zip(HANDLER)})
+    wait_function_ready(lam, fn)
     try:
         out = json.loads(lam.invoke(FunctionName=fn, Payload=json.dumps({"table": table}))["Payload"].read())
     finally:
@@ -150,6 +152,7 @@ def test_add_permission_get_policy_remove_permission_and_invokes_by_roles_and_se
     fn = unique("guarded")
     lam.create_function(FunctionName=fn, Runtime="python3.12", Role=f"arn:aws:iam::{ACCOUNT}:role/any",
                         Handler="app.handler", Code={"ZipFile": app_zip("def handler(event, context):\n    return 'ran'\n")})
+    wait_function_ready(lam, fn)
     try:
         with pytest.raises(ClientError) as missing:
             lam.get_policy(FunctionName=fn)
@@ -276,6 +279,7 @@ def test_conditions_on_time_and_the_callers_address_decide_a_functions_get_item(
     lam, iam = aws.client("lambda"), aws.client("iam")
     lam.create_function(FunctionName=fn, Runtime="python3.12", Role=role_arn, Handler="app.handler",
                         Code={"ZipFile": app_zip(GET_ITEM)})
+    wait_function_ready(lam, fn)
     local = ["127.0.0.0/8", "::1/128"]  # the process backend's function calls from this machine
     cases = [
         ({"DateLessThan": {"aws:CurrentTime": "2100-01-01T00:00:00Z"}, "IpAddress": {"aws:SourceIp": local}}, True),

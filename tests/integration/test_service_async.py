@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from labkit.aws.local import LocalAws
+from labkit.aws.waiters import wait_function_ready
 from labkit.service.async_queue import EVENT_AGE_EXCEEDED, RETRIES_EXHAUSTED, SUCCESS
 from labkit.service.clock import LessonClock
 from labkit.service.destinations import AwsSender, RecordingSender
@@ -73,6 +74,7 @@ def create(aws: LocalAws, name: str, source: str, **extra: Any) -> None:
         FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler", Code={"ZipFile": app_zip(source)},
         Timeout=10, **extra,
     )
+    wait_function_ready(aws.client("lambda"), name)
 
 
 def test_event_invokes_report_to_sqs_destinations_and_the_dead_letter_queue(local: Any) -> None:

@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import botocore.exceptions
 from botocore.config import Config
 
 from labkit.aws.local import LocalAws
+from labkit.aws.waiters import wait_function_ready
 from labkit.service.clock import LessonClock
 from labkit.service.lambda_service import LambdaService
 from tests.packages import app_zip
@@ -52,10 +54,12 @@ class Local:
         self.lam_once = aws.client("lambda", config=NO_RETRIES)
 
     def create(self, name: str = "fn", code: bytes | None = None, **extra: Any) -> dict[str, Any]:
-        return self.lam.create_function(
+        created: dict[str, Any] = self.lam.create_function(
             FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler",
             Code={"ZipFile": code or package()}, **extra,
         )
+        wait_function_ready(self.lam, name)
+        return created
 
     def invoke(self, name: str = "fn", event: Any = None, **extra: Any) -> tuple[dict[str, Any], Any]:
         response = self.lam.invoke(FunctionName=name, Payload=json.dumps(event or {}).encode(), **extra)
@@ -130,6 +134,7 @@ def test_code_from_the_local_s3(local: Local) -> None:
     s3.put_object(Bucket="artifacts", Key="fn.zip", Body=package())
     local.lam.create_function(FunctionName="from-s3", Runtime="python3.13", Role=ROLE, Handler="app.handler",
                               Code={"S3Bucket": "artifacts", "S3Key": "fn.zip"})
+    wait_function_ready(local.lam, "from-s3")
     _, body = local.invoke("from-s3")
     assert body["answer"] == 1
     with pytest.raises(local.lam.exceptions.InvalidParameterValueException, match="artifacts/missing.zip"):
@@ -141,7 +146,9 @@ def test_published_versions_keep_their_code_and_configuration(local: Local) -> N
     local.create(Environment={"Variables": {"STAGE": "one"}})
     local.lam.publish_version(FunctionName="fn")
     local.lam.update_function_code(FunctionName="fn", ZipFile=package(**{"ANSWER = 1": "ANSWER = 2"}))
+    wait_function_ready(local.lam, "fn")
     local.lam.update_function_configuration(FunctionName="fn", Environment={"Variables": {"STAGE": "two"}})
+    wait_function_ready(local.lam, "fn")
     latest, new = local.invoke()
     v1, old = local.invoke(Qualifier="1")
     assert (new["answer"], new["stage"], new["version"]) == (2, "two", "$LATEST")
@@ -154,6 +161,7 @@ def test_an_update_retires_the_old_environments(local: Local) -> None:
     local.create()
     _, before = local.invoke()
     local.lam.update_function_configuration(FunctionName="fn", MemorySize=256)
+    wait_function_ready(local.lam, "fn")
     _, after = local.invoke()
     assert after["pid"] != before["pid"]
     deadline = time.monotonic() + 5
@@ -162,10 +170,33 @@ def test_an_update_retires_the_old_environments(local: Local) -> None:
     assert not _alive(before["pid"]), "the old configuration's environment was left running"
 
 
+def test_an_update_in_progress_refuses_the_next_update_and_invokes_run_the_previous_configuration(local: Local) -> None:
+    local.create(Environment={"Variables": {"STAGE": "one"}})
+    _, before = local.invoke()
+    local.service.model.transition_s = 600  # one real second on this fixture's clock (600x)
+    updated = local.lam.update_function_configuration(FunctionName="fn", Environment={"Variables": {"STAGE": "two"}})
+    assert updated["LastUpdateStatus"] == "InProgress"
+    with pytest.raises(botocore.exceptions.ClientError) as refused:  # the classic deploy-script bug
+        local.lam_once.update_function_code(FunctionName="fn", ZipFile=package())
+    error = refused.value.response["Error"]
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+    assert (error["Code"], error["Message"]) == (
+        "ResourceConflictException",
+        "The operation cannot be performed at this time. An update is in progress for resource: "
+        "arn:aws:lambda:us-east-1:123456789012:function:fn",
+    )
+    _, during = local.invoke()
+    assert (during["stage"], during["pid"]) == ("one", before["pid"])  # the previous configuration, still warm
+    wait_function_ready(local.lam, "fn")
+    _, after = local.invoke()
+    assert after["stage"] == "two" and after["pid"] != before["pid"]
+
+
 def test_weighted_alias_routes_between_two_versions(local: Local) -> None:
     local.create()
     local.lam.publish_version(FunctionName="fn")
     local.lam.update_function_code(FunctionName="fn", ZipFile=package(**{"ANSWER = 1": "ANSWER = 2"}))
+    wait_function_ready(local.lam, "fn")
     local.lam.publish_version(FunctionName="fn")
     local.lam.create_alias(FunctionName="fn", Name="live", FunctionVersion="1",
                            RoutingConfig={"AdditionalVersionWeights": {"2": 0.5}})

@@ -13,6 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from labkit.aws.local import LocalAws
+from labkit.aws.waiters import wait_function_ready
 from labkit.service.code import UNZIPPED_MAX_BYTES
 from labkit.service.exceptions import InvalidParameterValueException
 from labkit.service.lambda_service import LambdaService
@@ -89,11 +90,13 @@ def imports_from_layer(lam) -> str:
     created = lam.create_function(
         FunctionName="greeter", Runtime="python3.12", Role=ROLE, Handler="app.handler", Code={"ZipFile": APP}, Layers=[arn]
     )
+    wait_function_ready(lam, "greeter")
     assert created["Layers"] == [{"Arn": arn, "CodeSize": len(LAYER)}]
     answer = lam.invoke(FunctionName="greeter", Payload=json.dumps({"name": "Ada"}))
     greeting, where = json.loads(answer["Payload"].read())
     assert greeting == "hello Ada from a layer"
     lam.update_function_configuration(FunctionName="greeter", Layers=[])
+    wait_function_ready(lam, "greeter")
     failed = lam.invoke(FunctionName="greeter", Payload=b"{}")
     assert failed["FunctionError"] == "Unhandled", "without the layer the import must fail"
     return where

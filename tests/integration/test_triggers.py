@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, S3Mo
 from botocore.exceptions import ClientError
 
 from labkit.aws.local import LocalAws
+from labkit.aws.waiters import wait_function_ready
 from labkit.service.lambda_service import LambdaService
 from tests.local_aws import local_aws
 from tests.packages import app_zip
@@ -43,6 +44,7 @@ def recorder(aws: LocalAws, name: str) -> tuple[str, str]:
         FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler", Code={"ZipFile": app_zip(RECORDER)},
         Timeout=10, Environment={"Variables": {"SINK": url}},
     )
+    wait_function_ready(aws.client("lambda"), name)
     return config["FunctionArn"], url
 
 

@@ -25,6 +25,8 @@ from labkit.service.wire import HttpRequest, HttpResponse
 from tests.packages import app_zip
 
 MODEL = botocore.session.get_session().get_service_model("lambda")
+ANSWERED_BEYOND_ENUM = {("LastUpdateStatusReasonCode", "Creating")}
+"""Values AWS answers (recorded: tests/conformance/cases) that the model's enum does not list."""
 SERIALIZER = botocore.serialize.create_serializer("rest-json", include_validation=False)  # curl sends anything
 PARSER = botocore.parsers.create_parser("rest-json")
 ROLE = "arn:aws:iam::123456789012:role/lambda-role"
@@ -54,7 +56,7 @@ def check_shape(value: Any, shape: Shape, where: str) -> None:
             check_shape(item, shape.value, f"{where}[{key!r}]")
     elif kind == "string":
         assert isinstance(value, str), f"{where}: expected a string, got {value!r}"
-        if shape.enum:
+        if shape.enum and (shape.name, value) not in ANSWERED_BEYOND_ENUM:
             assert value in shape.enum, f"{where}: {value!r} not in {shape.enum}"
     elif kind in ("integer", "long"):
         assert isinstance(value, int) and not isinstance(value, bool), f"{where}: expected an integer"
@@ -108,7 +110,8 @@ def package(source: str = "def handler(event, context):\n    return event\n") ->
 
 @pytest.fixture
 def api(tmp_path: Any) -> Iterator[Api]:
-    service = LambdaService("http://127.0.0.1:1", data_dir=tmp_path / "lambda")
+    # transitions end at the next read: these tests are about the API's shapes (states: test_function_states.py)
+    service = LambdaService("http://127.0.0.1:1", data_dir=tmp_path / "lambda", state_transition_s=0)
     yield Api(service)
     service.close()
 
@@ -129,7 +132,8 @@ def test_create_function_answers_201_with_lambdas_function_configuration(api: Ap
     assert out["FunctionArn"] == "arn:aws:lambda:us-east-1:123456789012:function:orders"
     assert out["CodeSha256"] == base64.b64encode(hashlib.sha256(zipped).digest()).decode()
     assert out["CodeSize"] == len(zipped)
-    assert (out["Version"], out["State"], out["LastUpdateStatus"], out["PackageType"]) == ("$LATEST", "Active", "Successful", "Zip")
+    assert (out["Version"], out["State"], out["StateReasonCode"], out["PackageType"]) == ("$LATEST", "Pending", "Creating", "Zip")
+    assert "LastUpdateStatus" not in out  # AWS reports no update status while the function is being created
     assert (out["MemorySize"], out["Timeout"], out["Architectures"], out["EphemeralStorage"]) == (256, 10, ["arm64"], {"Size": 1024})
     assert out["Environment"] == {"Variables": {"STAGE": "dev"}}, "AWS_ENDPOINT_URL is the service's, not the user's"
     assert out["DeadLetterConfig"] == {"TargetArn": "arn:aws:sqs:us-east-1:123456789012:dlq"}

@@ -48,7 +48,7 @@ def test_a_qualifier_that_contradicts_the_arn_is_refused() -> None:
 
 
 def test_creating_a_function_twice_is_a_conflict_and_missing_ones_are_not_found() -> None:
-    model = LambdaModel()
+    model = LambdaModel(transition_s=0)
     model.create_function(config())
     with pytest.raises(exc.ResourceConflictException, match="Function already exist: orders"):
         model.create_function(config())
@@ -59,7 +59,7 @@ def test_creating_a_function_twice_is_a_conflict_and_missing_ones_are_not_found(
 
 
 def test_publishing_freezes_latest_and_an_unchanged_function_keeps_its_last_version() -> None:
-    model = LambdaModel()
+    model = LambdaModel(transition_s=0)
     model.create_function(config(memory_size=128))
     first, new = model.publish_version("orders", description="v1")
     assert (first.version, new, first.description, first.arn) == ("1", True, "v1", f"{ARN}:1")
@@ -76,8 +76,9 @@ def test_publishing_freezes_latest_and_an_unchanged_function_keeps_its_last_vers
 
 
 def test_update_latest_checks_the_revision_and_changes_it() -> None:
-    model = LambdaModel()
-    before = model.create_function(config()).latest
+    model = LambdaModel(transition_s=0)
+    model.create_function(config())
+    before = model.function("orders").latest  # Active: the end of Pending gave it a new RevisionId
     with pytest.raises(exc.PreconditionFailedException, match="Revision Id"):
         model.update_latest("orders", "wrong", timeout=10)
     after = model.update_latest("orders", before.revision_id, timeout=10)
@@ -85,7 +86,7 @@ def test_update_latest_checks_the_revision_and_changes_it() -> None:
 
 
 def test_aliases_route_between_published_versions_only() -> None:
-    model = LambdaModel()
+    model = LambdaModel(transition_s=0)
     model.create_function(config())
     model.publish_version("orders")
     model.update_latest("orders", timeout=9)
@@ -118,7 +119,7 @@ def test_the_unreserved_floor_is_100_or_a_tenth_of_a_small_lesson_account(limit:
 
 
 def test_reserved_concurrency_cannot_eat_into_the_unreserved_floor() -> None:
-    model = LambdaModel()
+    model = LambdaModel(transition_s=0)
     model.create_function(config("a"))
     model.create_function(config("b"))
     assert model.put_reserved("a", 600) == 600
@@ -131,7 +132,7 @@ def test_reserved_concurrency_cannot_eat_into_the_unreserved_floor() -> None:
 
 
 def test_a_small_lesson_account_scales_the_floor_down() -> None:
-    model = LambdaModel(account_concurrency=10)
+    model = LambdaModel(account_concurrency=10, transition_s=0)
     model.create_function(config())
     assert model.put_reserved("orders", 9) == 9
     with pytest.raises(exc.InvalidParameterValueException, match=r"minimum value of \[1\]"):
@@ -144,7 +145,7 @@ def test_a_small_lesson_account_scales_the_floor_down() -> None:
 
 
 def test_provisioned_concurrency_needs_a_published_version_within_the_reservation() -> None:
-    model = LambdaModel()
+    model = LambdaModel(transition_s=0)
     model.create_function(config())
     with pytest.raises(exc.InvalidParameterValueException, match="unpublished function versions"):
         model.put_provisioned("orders", LATEST, 2)
@@ -160,7 +161,7 @@ def test_provisioned_concurrency_needs_a_published_version_within_the_reservatio
 
 
 def test_event_invoke_configs_put_replaces_update_merges() -> None:
-    model = LambdaModel()
+    model = LambdaModel(transition_s=0)
     model.create_function(config())
     with pytest.raises(exc.ResourceNotFoundException, match="doesn't have an EventInvokeConfig"):
         model.event_config("orders", None)

@@ -14,6 +14,7 @@ import uuid
 import zipfile
 from typing import Any
 
+from labkit.aws.waiters import wait_function_ready
 from labkit.course.checks import CheckFailed, exercise, expect
 from labkit.course.exercises.ch01 import expect_ok, handler_file
 from labkit.runtime.function import Function
@@ -105,6 +106,7 @@ def _run_receipts(aws: Any, document: Any) -> tuple[dict[str, Any], Any]:
             Code={"ZipFile": receipts_package()}, Timeout=10,
             Environment={"Variables": {"TABLE": ORDERS_TABLE, "BUCKET": RECEIPTS_BUCKET}},
         )
+        wait_function_ready(lam, function_name)
         response = lam.invoke(FunctionName=function_name, Payload=json.dumps({"order_id": "o-1001"}))
         return json.loads(response["Payload"].read()), response.get("FunctionError")
     finally:
