@@ -601,7 +601,7 @@ class RieContainerPeer(EmulatorPeer):
     world-readable and bind-mounted read-only at /var/task. The container options are the ones
     labkit's docker backend applies: ``sandbox/limits.json``'s ``docker_run`` profile (sandbox
     user, read-only root, pids and open-files limits, dropped capabilities ...), its /tmp tmpfs,
-    the memory limit without swap, and ``memory_mb / 1769`` vCPUs capped at the host's cores.
+    the memory limit (memory + /tmp size, as the tmpfs is charged to it) without swap, and ``memory_mb / 1769`` vCPUs capped at the host's cores.
     Host networking, with the emulator and its Runtime API on free loopback ports. The container
     is labelled ``labkit=1`` and with this process as owner (so ``labkit clean`` removes it if
     this process is killed), and is removed on :meth:`close` and at interpreter exit. A cold
@@ -684,8 +684,8 @@ class RieContainerPeer(EmulatorPeer):
             "environment": env,
             "tmpfs": {"/tmp": f"{self._profile['tmp']['tmpfs_options']},size={self.ephemeral_storage_mb}m"},
             "volumes": {str(self._staged): {"bind": "/var/task", "mode": "ro"}},
-            "mem_limit": f"{self.memory_mb}m",
-            "memswap_limit": f"{self.memory_mb}m",
+            "mem_limit": f"{self.memory_mb + self.ephemeral_storage_mb}m",  # the tmpfs is charged to it
+            "memswap_limit": f"{self.memory_mb + self.ephemeral_storage_mb}m",
             "nano_cpus": int(cpu_share(self.memory_mb) * 1e9),
             "network_mode": "host",
             **profile,

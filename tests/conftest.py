@@ -11,6 +11,16 @@ import pytest
 
 from tests.docker_support import unavailable
 
+
+@pytest.fixture(scope="session", autouse=True)
+def sandboxes_share_pytests_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Bind pytest's temporary folders into process-backend sandboxes: tests read back the ledgers handlers write there."""
+    from labkit.runtime.backends.bwrap import SHARE_VARIABLE
+
+    os.environ[SHARE_VARIABLE] = str(tmp_path_factory.getbasetemp())
+    yield
+    os.environ.pop(SHARE_VARIABLE, None)
+
 def docker_backend_status() -> tuple[bool, str]:
     try:
         from labkit.runtime.backends.select import docker_status

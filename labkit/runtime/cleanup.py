@@ -108,8 +108,12 @@ def clean_all(verbose: bool = False) -> int:
             shutil.rmtree(folder, ignore_errors=True)
             removed_dirs += 1
     containers = _clean_containers()
+    from labkit.runtime.backends.pids_cgroup import remove_orphans
+
+    cgroups = remove_orphans()
     if verbose:
-        print(f"labkit clean: {killed} runtime process(es) ended, {removed_dirs} folder(s) and {containers} container(s) removed")
+        print(f"labkit clean: {killed} runtime process(es) ended, {removed_dirs} folder(s), {containers} container(s) "
+              f"and {cgroups} cgroup(s) removed")
     return 0
 
 

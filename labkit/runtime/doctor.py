@@ -40,6 +40,8 @@ def diagnose() -> list[Finding]:
     findings += _version_findings()
     ric = _version("awslambdaric")
     findings.append(Finding("backend process", ric is not None and sys.platform == "linux", _process_detail()))
+    if sys.platform == "linux":
+        findings += _sandbox_findings()
     findings.append(_docker_finding())
     findings.append(Finding("progress and work files", True, str(labkit_home())))
     return findings
@@ -76,7 +78,14 @@ def _version_findings(lock: Path = lockfile.LAB_LOCK) -> list[Finding]:
 def _process_detail() -> str:
     if sys.platform != "linux":
         return f"needs Linux (this is {sys.platform}): use the docker backend"
-    return "ready (embedded: runs your handler in a child process, no Docker needed)"
+    return "ready (embedded: runs your handler in a child process, no Docker needed; its sandbox below)"
+
+
+def _sandbox_findings() -> list[Finding]:
+    """One line per guarantee of the process backend's sandbox: held here or not, and how (or what to do)."""
+    from labkit.runtime.backends.guarantees import SANDBOXING
+
+    return [Finding(f"  sandbox: {g.what}", g.held, g.how) for g in SANDBOXING.current().guarantees()]
 
 
 def _docker_finding() -> Finding:

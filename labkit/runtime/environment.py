@@ -58,7 +58,9 @@ class ExecutionEnvironment:
         self.invocations = 0
         self.created_at = time.time()
         self.last_used = time.monotonic()
-        self._channel = RuntimeApiChannel(backend.runtime_api_bind_host)
+        self._channel = RuntimeApiChannel(
+            self._sandbox_pids, f"environment {self.id} of function {config.name}", backend.runtime_api_bind_host
+        )
         self._sandbox: Sandbox | None = None
         self._pending_next: ApiRequest | None = None
         self._output = bytearray()
@@ -223,6 +225,8 @@ class ExecutionEnvironment:
             }
             if client_context:
                 headers["Lambda-Runtime-Client-Context"] = client_context
+            if self._sandbox is not None:
+                self._sandbox.invoke_started()
             self._channel.respond(pending, "200 OK", payload, headers)
             while True:
                 request = self._channel.next_request(deadline, tick=self._watch_sandbox)
@@ -288,6 +292,10 @@ class ExecutionEnvironment:
         )
 
     # -- sandbox watching --------------------------------------------------------------------
+
+    def _sandbox_pids(self) -> set[int]:
+        """The processes whose Runtime API connections are served: the sandbox's (none before it starts)."""
+        return self._sandbox.pids() if self._sandbox is not None else set()
 
     def _watch_sandbox(self) -> None:
         """Runs every few ms while waiting: memory over the limit, or an exit without an exit fd."""

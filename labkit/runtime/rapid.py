@@ -2,23 +2,27 @@
 
 The server side is driven by the thread that invokes: no server thread, no hand-off. A minimal
 HTTP/1.1 implementation (keep-alive, `Expect: 100-continue`, TCP_NODELAY) on a loopback socket.
+As on Lambda, only the environment's own processes may talk to it: each accepted connection is
+checked once (labkit.runtime.peer), and one from any other process is closed, with a warning.
 """
 from __future__ import annotations
 
 import json
+import logging
 import select
 import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from labkit.runtime import busy_poll
+from labkit.runtime import busy_poll, peer
 
 API_PREFIX = "/2018-06-01/runtime"
 _MAX_HEADER_BYTES = 64 * 1024
 _SEND_TIMEOUT_S = 30.0
 """How long an answer may wait for the runtime to read (a 6 MB event goes in many pieces)."""
 _ACCEPTED = b'{"status":"OK"}'
+LOG = logging.getLogger("labkit.runtime")
 
 
 @dataclass
@@ -65,9 +69,15 @@ class _Connection:
 
 
 class RuntimeApiChannel:
-    """The Runtime API endpoint of one environment, polled by whoever drives the environment."""
+    """The Runtime API endpoint of one environment, polled by whoever drives the environment.
 
-    def __init__(self, bind_host: str = "127.0.0.1") -> None:
+    `pids` gives the environment's processes, the only ones whose connections are served; `name`
+    says whose endpoint it is in log lines.
+    """
+
+    def __init__(self, pids: Callable[[], set[int]], name: str, bind_host: str = "127.0.0.1") -> None:
+        self._pids = pids
+        self._name = name
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._listener.bind((bind_host, 0))
@@ -165,9 +175,20 @@ class RuntimeApiChannel:
 
     def _accept(self) -> None:
         try:
-            sock, _ = self._listener.accept()
+            sock, client = self._listener.accept()
         except BlockingIOError:
             return
+        verdict = peer.judge(client, self._listener.getsockname(), self._pids())
+        if not verdict.admitted:
+            sock.close()
+            LOG.warning(
+                "labkit refused a connection to the Runtime API of %s from %s:%d: %s. Only the environment's own "
+                "processes may use it (as on Lambda); another process found its port.",
+                self._name, client[0], client[1], verdict.reason,
+            )
+            return
+        level = logging.DEBUG if verdict.checked else logging.WARNING
+        LOG.log(level, "Runtime API of %s: connection from %s:%d admitted, %s", self._name, *client, verdict.reason)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setblocking(False)
         self._connections[sock.fileno()] = _Connection(sock)

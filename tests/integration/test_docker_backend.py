@@ -71,6 +71,23 @@ def test_tmp_is_limited_to_the_ephemeral_storage_size(make_code: CodeMaker) -> N
         assert fn.invoke({"fill_mb": 600}).result == {"filled": False, "error": "ENOSPC"}
 
 
+def test_tmp_is_not_memory(make_code: CodeMaker) -> None:
+    """On Lambda /tmp is storage: 300 MB fit at 128 MB of memory, and past its size a write fails with ENOSPC."""
+    code = make_code(probe=PROBE)
+    with labkit.Function(
+        "probe.handler", code=code, backend="docker", memory_mb=128, ephemeral_storage_mb=512, timeout_s=60
+    ) as fn:
+        inv = fn.invoke({"fill_mb": 300})
+        assert inv.error is None and inv.result == {"filled": True}
+        assert inv.report.max_memory_mb < 100, "the function's memory does not count /tmp"
+    with labkit.Function(
+        "probe.handler", code=code, backend="docker", memory_mb=128, ephemeral_storage_mb=512, timeout_s=60
+    ) as fn:
+        inv = fn.invoke({"fill_mb": 600})
+        assert inv.error is None, inv.error
+        assert inv.result == {"filled": False, "error": "ENOSPC"}
+
+
 def test_limits_are_set_on_the_container(make_code: CodeMaker) -> None:
     from labkit.runtime.backends.docker import DOCKER
 
@@ -80,7 +97,8 @@ def test_limits_are_set_on_the_container(make_code: CodeMaker) -> None:
         (env,) = fn.environments
         (container,) = DOCKER.get().containers.list(filters={"label": f"labkit.environment={env.id}"})
         host = container.attrs["HostConfig"]
-    assert host["Memory"] == 1769 * 1024 * 1024 and host["MemorySwap"] == host["Memory"], "no swap"
+    assert host["Memory"] == (1769 + 512) * 1024 * 1024, "memory plus the /tmp tmpfs charged to it"
+    assert host["MemorySwap"] == host["Memory"], "no swap"
     assert host["CpuQuota"] == host["CpuPeriod"] == 100_000, "1,769 MB is one vCPU"
     assert host["PidsLimit"] == 1024 and host["ReadonlyRootfs"]
 

@@ -11,6 +11,7 @@ import pytest
 
 import labkit
 from labkit.errors import ConfigurationError, PayloadTooLargeError
+from labkit.runtime.backends.guarantees import SANDBOXING
 
 CodeMaker = Callable[..., Path]
 
@@ -69,8 +70,9 @@ def test_idle_environments_shut_down_and_the_next_invoke_is_cold(hello: Path, ba
 
 def test_close_ends_every_environment(hello: Path) -> None:
     fn = labkit.Function("app.handler", code=hello)
-    pids = {inv.result["pid"] for inv in fn.invoke_many([{"sleep": 0.2}] * 3, concurrency=3)}
-    assert len(pids) == 3
+    assert len({inv.environment_id for inv in fn.invoke_many([{"sleep": 0.2}] * 3, concurrency=3)}) == 3
+    pids = {pid for env in fn._idle for pid in env._sandbox.pids()}  # host pids: the handler's own are its namespace's
+    assert len(pids) >= 3
     fn.close()
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
@@ -122,7 +124,8 @@ def test_lambda_environment_variables_and_context(make_code: CodeMaker, backend:
     assert re.fullmatch(r"\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}", env["AWS_LAMBDA_LOG_STREAM_NAME"])
     assert env["AWS_EXECUTION_ENV"].startswith("AWS_Lambda_python3.")
     assert re.fullmatch(r"[\w.-]+:\d+", env["AWS_LAMBDA_RUNTIME_API"])
-    assert env["LAMBDA_TASK_ROOT"] == (str(code) if backend == "process" else "/var/task")
+    sandboxed = backend == "docker" or SANDBOXING.current().bwrap is not None
+    assert env["LAMBDA_TASK_ROOT"] == ("/var/task" if sandboxed else str(code))
     assert env["_X_AMZN_TRACE_ID"].startswith("Root=1-")
     assert env["_X_AMZN_TRACE_ID"] != second.result["env"]["_X_AMZN_TRACE_ID"], "trace id must be per invoke"
     assert "HOME" not in env or backend == "docker", "the host's environment leaked into the function"
@@ -360,14 +363,15 @@ def test_nothing_is_left_when_the_parent_process_is_killed(hello: Path, tmp_path
     script.write_text(
         "import labkit, os, sys, time\n"
         f"fn = labkit.Function('app.handler', code={str(hello)!r})\n"
-        "pids = [i.result['pid'] for i in fn.invoke_many([{'sleep': 0.2}] * 3, concurrency=3)]\n"
+        "fn.invoke_many([{'sleep': 0.2}] * 3, concurrency=3)\n"
+        "pids = sorted(pid for env in fn._idle for pid in env._sandbox.pids())\n"
         "print(' '.join(map(str, pids)), flush=True)\n"
         "time.sleep(60)\n"
     )
     parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
     try:
         pids = [int(p) for p in parent.stdout.readline().split()]  # type: ignore[union-attr]
-        assert len(pids) == 3
+        assert len(pids) >= 3
     finally:
         parent.send_signal(signal.SIGKILL)
         parent.wait()

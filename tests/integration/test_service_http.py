@@ -25,8 +25,8 @@ ROLE = "arn:aws:iam::123456789012:role/lambda-role"
 NO_RETRIES = Config(retries={"total_max_attempts": 1})
 
 APP = """
-import os, sys, time
-PID = os.getpid()
+import os, sys, time, uuid
+ENVIRONMENT = uuid.uuid4().hex  # one per execution environment (in a sandbox, os.getpid() is its namespace's)
 def handler(event, context):
     if event.get("fail"):
         raise ValueError("asked to fail")
@@ -34,7 +34,7 @@ def handler(event, context):
         for i in range(event["spam"]):
             print(f"line {i:05d} " + "x" * 90)
     time.sleep(event.get("sleep", 0))
-    return {"pid": PID, "version": os.environ["AWS_LAMBDA_FUNCTION_VERSION"], "answer": ANSWER,
+    return {"env": ENVIRONMENT, "version": os.environ["AWS_LAMBDA_FUNCTION_VERSION"], "answer": ANSWER,
             "endpoint": os.environ.get("AWS_ENDPOINT_URL"), "stage": os.environ.get("STAGE")}
 ANSWER = 1
 """
@@ -86,7 +86,7 @@ def test_sync_invoke_returns_the_result_executed_version_and_reuses_the_environm
     assert "FunctionError" not in first
     assert body["stage"] == "dev" and body["version"] == "$LATEST"
     assert body["endpoint"] == local.aws.endpoint_url, "functions must reach the local AWS"
-    assert again["pid"] == body["pid"], "the warm environment was not reused"
+    assert again["env"] == body["env"], "the warm environment was not reused"
     metrics = local.service.metrics("fn")
     assert (metrics.invocations, metrics.cold_starts, metrics.errors) == (2, 1, 0)
 
@@ -154,20 +154,21 @@ def test_published_versions_keep_their_code_and_configuration(local: Local) -> N
     assert (new["answer"], new["stage"], new["version"]) == (2, "two", "$LATEST")
     assert (old["answer"], old["stage"], old["version"]) == (1, "one", "1")
     assert v1["ExecutedVersion"] == "1" and latest["ExecutedVersion"] == "$LATEST"
-    assert new["pid"] != old["pid"]
+    assert new["env"] != old["env"]
 
 
 def test_an_update_retires_the_old_environments(local: Local) -> None:
     local.create()
     _, before = local.invoke()
+    old_pids = host_pids(local.service)
     local.lam.update_function_configuration(FunctionName="fn", MemorySize=256)
     wait_function_ready(local.lam, "fn")
     _, after = local.invoke()
-    assert after["pid"] != before["pid"]
+    assert after["env"] != before["env"]
     deadline = time.monotonic() + 5
-    while _alive(before["pid"]) and time.monotonic() < deadline:
+    while any(map(_alive, old_pids)) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(before["pid"]), "the old configuration's environment was left running"
+    assert old_pids and not any(map(_alive, old_pids)), "the old configuration's environment was left running"
 
 
 def test_an_update_in_progress_refuses_the_next_update_and_invokes_run_the_previous_configuration(local: Local) -> None:
@@ -186,10 +187,10 @@ def test_an_update_in_progress_refuses_the_next_update_and_invokes_run_the_previ
         "arn:aws:lambda:us-east-1:123456789012:function:fn",
     )
     _, during = local.invoke()
-    assert (during["stage"], during["pid"]) == ("one", before["pid"])  # the previous configuration, still warm
+    assert (during["stage"], during["env"]) == ("one", before["env"])  # the previous configuration, still warm
     wait_function_ready(local.lam, "fn")
     _, after = local.invoke()
-    assert after["stage"] == "two" and after["pid"] != before["pid"]
+    assert after["stage"] == "two" and after["env"] != before["env"]
 
 
 def test_weighted_alias_routes_between_two_versions(local: Local) -> None:
@@ -311,14 +312,21 @@ def test_plain_http_without_a_signature_works_like_curl(local: Local) -> None:
 def test_delete_and_close_end_every_environment(local: Local) -> None:
     local.create("a")
     local.create("b")
-    _, a = local.invoke("a")
-    _, b = local.invoke("b")
+    local.invoke("a")
+    local.invoke("b")
+    pids = host_pids(local.service)
     local.lam.delete_function(FunctionName="a")
     with pytest.raises(local.lam.exceptions.ResourceNotFoundException):
         local.invoke("a")
     local.service.close()
-    for pid in (a["pid"], b["pid"]):
-        assert not _alive(pid), f"environment {pid} outlived the service"
+    assert pids
+    for pid in pids:
+        assert not _alive(pid), f"environment process {pid} outlived the service"
+
+
+def host_pids(service: LambdaService) -> set[int]:
+    """The host pids of every process of the service's idle execution environments."""
+    return {pid for function in service.pool.functions() for env in function._idle for pid in env._sandbox.pids()}
 
 
 def _alive(pid: int) -> bool:

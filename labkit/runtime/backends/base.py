@@ -21,7 +21,7 @@ class LaunchSpec:
 
 
 class Sandbox(Protocol):
-    """A running runtime: its merged stdout/stderr, its exit, its memory."""
+    """A running runtime: its merged stdout/stderr, its exit, its processes, its memory."""
 
     @property
     def output_fd(self) -> int:
@@ -34,8 +34,14 @@ class Sandbox(Protocol):
     def exit_status(self) -> str | None:
         """None while running, else Lambda's wording: 'exit status 3' or 'signal: killed'."""
 
+    def pids(self) -> set[int]:
+        """Host pids of every process of the environment: only they may connect to its Runtime API."""
+
     def init_done(self) -> None:
         """The runtime finished INIT and asks for work: apply what holds only from the first invoke on."""
+
+    def invoke_started(self) -> None:
+        """An event is handed to the runtime now (a watch that idles may wake up)."""
 
     def memory_now_mb(self) -> float:
         """Resident memory now."""
