@@ -12,9 +12,10 @@ import threading
 import time
 import weakref
 from pathlib import Path
-
-from labkit.runtime.scratch import owner_dir, pid_alive
 from typing import Protocol
+
+from labkit.runtime.backends.pids_cgroup import remove_orphans
+from labkit.runtime.scratch import owner_dir, pid_alive
 
 
 class _Reapable(Protocol):
@@ -108,8 +109,6 @@ def clean_all(verbose: bool = False) -> int:
             shutil.rmtree(folder, ignore_errors=True)
             removed_dirs += 1
     containers = _clean_containers()
-    from labkit.runtime.backends.pids_cgroup import remove_orphans
-
     cgroups = remove_orphans()
     if verbose:
         print(f"labkit clean: {killed} runtime process(es) ended, {removed_dirs} folder(s), {containers} container(s) "

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import labkit
-from labkit.runtime.backends import bwrap
+from labkit.runtime.backends import bwrap, pids_cgroup
 from labkit.runtime.backends.guarantees import SANDBOXING
 from labkit.runtime.environment import ExecutionEnvironment
 
@@ -179,3 +180,22 @@ def test_without_bwrap_the_backend_runs_in_place_and_says_what_does_not_hold(
         task_root, tmp = fn.invoke({}).result
     assert task_root == str(code.resolve()) and tmp != "/tmp"
     assert "does not hold all of Lambda's sandbox" in capsys.readouterr().err
+
+
+def test_cgroups_left_by_a_killed_labkit_are_removed_and_live_ones_kept(sandboxed: None) -> None:
+    root = pids_cgroup.hierarchy()
+    if root is None:
+        pytest.skip("labkit runs without pids cgroups here (not root, or no writable pids hierarchy)")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    orphan = root / f"labkit-{dead.pid}-0123456789ab"
+    live = root / f"labkit-{os.getpid()}-0123456789ab"
+    orphan.mkdir()
+    live.mkdir()
+    try:
+        assert pids_cgroup.remove_orphans() >= 1
+        assert not orphan.exists() and live.exists()
+    finally:
+        for folder in (orphan, live):
+            if folder.exists():
+                folder.rmdir()

@@ -87,11 +87,14 @@ class _Probe:
             return self._known[found]
 
     def announce_once(self) -> None:
-        """On the first cold start of this process: print the guarantees that do not hold, if any."""
+        """On the first cold start of this process: print the guarantees that do not hold, if any, and
+        remove the cgroups that labkit processes killed before they could clean up left behind."""
         with self._lock:
             if self._announced:
                 return
             self._announced = True
+        if self.current().pids_cgroups is not None:
+            pids_cgroup.remove_orphans()
         gaps = [g for g in self.current().guarantees() if not g.held]
         if gaps:
             lines = "".join(f"\n  - {g.what}: {g.how}" for g in gaps)
