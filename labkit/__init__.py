@@ -22,6 +22,9 @@ _EXPORTS = {
     "ApiGateway": "labkit.triggers.apigateway",
     "powertools_layer": "labkit.runtime.layers",
     "cost": "labkit.cost",
+    "aws": "labkit.aws",
+    "observe": "labkit.observe",
+    "deploy": "labkit.deploy",
 }
 
 __all__ = sorted(_EXPORTS)

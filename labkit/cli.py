@@ -50,8 +50,22 @@ def _cmd_grade(args: argparse.Namespace) -> int:
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     from labkit.aws.local import run_server
+    from labkit.service.clock import CLOCK
 
+    CLOCK.speed(args.clock_speed)
     return run_server(port=args.port, host=args.host, backend=args.backend)
+
+
+def _clock_speed(text: str) -> float:
+    try:
+        factor = float(text)
+    except ValueError:
+        factor = 0.0
+    if not factor > 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a clock speed: give a positive number (1 is real time, 60 makes a lesson minute last a second)"
+        )
+    return factor
 
 
 def _cmd_deploy(args: argparse.Namespace) -> int:
@@ -104,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--backend", choices=["process", "docker", "auto"], default="process",
                        help="where the Lambda service runs functions (default: process)")
+    serve.add_argument("--clock-speed", type=_clock_speed, default=1.0, metavar="X",
+                       help="lesson seconds per real second for the service's waits: retries, event age, function "
+                            "states (default: 1, real time; 60 makes a minute last a second)")
     serve.set_defaults(func=_cmd_serve)
 
     deploy = sub.add_parser("deploy", help="deploy a SAM template into the local AWS (through boto3)")

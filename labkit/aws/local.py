@@ -21,6 +21,7 @@ from labkit.aws import endpoint
 from labkit.aws.embedded.app import MotoApp, create_app
 from labkit.errors import LabkitError
 from labkit.security.enforce import Authorizer
+from labkit.service.clock import CLOCK
 from labkit.service.server import ServiceServer
 from labkit.service.wire import HttpRequest, HttpResponse, ServiceApp
 from labkit.triggers.bridge import TriggerBridge
@@ -328,6 +329,9 @@ def run_server(port: int = DEFAULT_PORT, host: str = "127.0.0.1", backend: str =
     try:
         print(f"labkit: local AWS at {local.endpoint_url} (started in {started_ms:.0f} ms)", file=out)
         print("  Lambda API: labkit (backend: " + backend + "); every other service: embedded moto", file=out)
+        speed = CLOCK.speed()
+        if speed != 1:
+            print(f"  lesson clock: {speed:g}x real time (retry delays, event age, function states)", file=out)
         print("To point boto3, the AWS CLI and your functions at it:", file=out)
         for line in endpoint.export_lines(local.endpoint_url):
             print(f"  {line}", file=out)

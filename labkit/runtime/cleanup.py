@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import atexit
 import os
-import re
 import shutil
 import signal
-import tempfile
 import threading
 import time
 import weakref
@@ -15,7 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from labkit.runtime.backends.pids_cgroup import remove_orphans
-from labkit.runtime.scratch import owner_dir, pid_alive
+from labkit.runtime.scratch import OWNER_DIR, owner_dir, pid_alive, remove_orphan_dirs
 
 
 class _Reapable(Protocol):
@@ -68,22 +66,23 @@ class Registry:
 
 REGISTRY = Registry()
 
-_OWNER_DIR = re.compile(r"labkit-runtime-(\d+)")
 
 
 def leftover_processes() -> list[tuple[int, int]]:
-    """(pid, owner pid) of runtime processes whose labkit process is gone."""
+    """(pid, owner pid) of this user's runtime processes whose labkit process is gone."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
+            if entry.stat().st_uid != os.getuid():  # another user's: not ours to end
+                continue
             environ = (entry / "environ").read_bytes()
         except OSError:
             continue
         for item in environ.split(b"\0"):
             if item.startswith(b"TMPDIR="):
-                match = _OWNER_DIR.search(item.decode("utf-8", "replace"))
+                match = OWNER_DIR.search(item.decode("utf-8", "replace"))
                 if match and not pid_alive(int(match.group(1))):
                     found.append((int(entry.name), int(match.group(1))))
                 break
@@ -102,12 +101,7 @@ def clean_all(verbose: bool = False) -> int:
             except OSError:
                 continue
         killed += 1
-    removed_dirs = 0
-    for folder in Path(tempfile.gettempdir()).glob("labkit-runtime-*"):
-        match = _OWNER_DIR.search(folder.name)
-        if match and not pid_alive(int(match.group(1))):
-            shutil.rmtree(folder, ignore_errors=True)
-            removed_dirs += 1
+    removed_dirs = remove_orphan_dirs()
     containers = _clean_containers()
     cgroups = remove_orphans()
     if verbose:

@@ -115,7 +115,7 @@ class Function:
             )
         finally:
             self._release(environment)
-        self.history.append(invocation)
+        self.history.append(invocation.for_history())
         return invocation
 
     def invoke_many(self, events: Iterable[Any], concurrency: int = 10) -> list[Invocation]:

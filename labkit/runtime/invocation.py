@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 
@@ -74,6 +74,8 @@ class Report:
         return {**asdict(self), "cold": self.cold}
 
 
+HISTORY_LOG_CHARS = 16 * 1024
+HISTORY_LOG_HEAD_CHARS = 2 * 1024
 _REPORT_FIELD = re.compile(r"(RequestId|Duration|Billed Duration|Memory Size|Max Memory Used|Init Duration|Status|Error Type): ([^\t]+)")
 
 
@@ -93,6 +95,16 @@ class Invocation:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def for_history(self) -> Invocation:
+        """This invocation as `Function.history` keeps it: logs beyond HISTORY_LOG_CHARS cut in the middle
+        (START and REPORT lines kept), so that a long series of chatty invokes does not fill the notebook's memory."""
+        if len(self.logs) <= HISTORY_LOG_CHARS:
+            return self
+        head, tail = self.logs[:HISTORY_LOG_HEAD_CHARS], self.logs[-(HISTORY_LOG_CHARS - HISTORY_LOG_HEAD_CHARS):]
+        dropped = len(self.logs) - len(head) - len(tail)
+        note = f"\n[labkit: {dropped:,} characters of this log are not kept in history; the Invocation invoke() returned has them]\n"
+        return replace(self, logs=head + note + tail)
 
     @property
     def result(self) -> Any:

@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
+
+
+OWNER_DIR = re.compile(r"labkit-runtime-(\d+)")
 
 
 def owner_dir(owner_pid: int | None = None) -> Path:
@@ -25,11 +29,30 @@ def pid_alive(pid: int) -> bool:
 
 
 def ensure_owner_dir() -> Path:
-    """owner_dir(), created and traversable by a sandbox's unprivileged user."""
+    """owner_dir(), created and traversable by a sandbox's unprivileged user. Its first creation also
+    removes the folders this user's earlier labkit processes left when they were killed (a kernel
+    stopped by the grader, say), which had no chance to remove their own at exit."""
     path = owner_dir()
+    if not path.is_dir():
+        remove_orphan_dirs()
     path.mkdir(parents=True, exist_ok=True)
     path.chmod(0o755)
     return path
+
+
+def remove_orphan_dirs() -> int:
+    """Remove this user's `labkit-runtime-<pid>` folders whose labkit process is gone; return how many."""
+    removed = 0
+    for folder in Path(tempfile.gettempdir()).glob("labkit-runtime-*"):
+        match = OWNER_DIR.fullmatch(folder.name)
+        try:
+            mine = folder.stat().st_uid == os.getuid()
+        except OSError:
+            continue
+        if match and mine and not pid_alive(int(match.group(1))):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def tree_fingerprint(roots: tuple[Path, ...]) -> str:

@@ -28,6 +28,7 @@ from labkit.aws.local import LocalAws, PortInUseError
 from labkit.aws.waiters import wait_function_ready
 from labkit.runtime.lambda_env import LOCAL_CREDENTIALS
 from labkit.service.wire import HttpRequest, HttpResponse
+from tests.packages import app_zip
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -503,7 +504,7 @@ def test_a_function_deployed_and_invoked_with_boto3_reaches_s3_through_the_same_
 def test_labkit_serve_answers_boto3_and_stops_cleanly_on_ctrl_c() -> None:
     began = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "labkit", "serve", "--port", "0"],
+        [sys.executable, "-m", "labkit", "serve", "--port", "0", "--clock-speed", "600"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -520,6 +521,14 @@ def test_labkit_serve_answers_boto3_and_stops_cleanly_on_ctrl_c() -> None:
             assert line, process.stderr.read()  # type: ignore[union-attr]
             rest += line
         assert f"export AWS_ENDPOINT_URL={url}" in rest
+        assert "lesson clock: 600x real time" in rest
+        lam = endpoint.client("lambda", endpoint_url=url)
+        created = lam.create_function(FunctionName="served", Runtime="python3.12", Handler="app.handler",
+                                      Role="arn:aws:iam::123456789012:role/lambda-role",
+                                      Code={"ZipFile": app_zip("def handler(event, context):\n    return 1\n")})
+        assert created["State"] == "Pending"
+        time.sleep(0.01)  # 0.3 lesson seconds of Pending last 0.5 ms at 600x (300 ms at real time)
+        assert lam.get_function_configuration(FunctionName="served")["State"] == "Active"
         sqs = endpoint.client("sqs", endpoint_url=url)
         began_call = time.perf_counter()
         queue_url = sqs.create_queue(QueueName="served")["QueueUrl"]

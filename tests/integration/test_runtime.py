@@ -433,3 +433,16 @@ def test_platform_variables_and_the_invoked_arn_reach_the_function(make_code: Co
         arn = "arn:aws:lambda:us-east-1:123456789012:function:f:live"
         assert fn.invoke({}, invoked_arn=arn).result == ["http://127.0.0.1:9001", "3", arn]
         assert fn.invoke({}).result[2] == "arn:aws:lambda:us-east-1:123456789012:function:f"
+
+
+def test_history_keeps_a_bounded_log_per_invocation_and_the_caller_gets_it_whole(make_code: Callable[..., Path]) -> None:
+    from labkit.runtime.invocation import HISTORY_LOG_CHARS
+
+    code = make_code(app="def handler(event, context):\n    print('x' * 1023 * 1024)\n    return 'done'\n")
+    with labkit.Function("app.handler", code=code) as fn:
+        returned = [fn.invoke({}) for _ in range(5)]
+        assert all(len(inv.logs) > 1023 * 1024 for inv in returned)
+        kept = list(fn.history)
+    assert len(kept) == 5 and all(len(inv.logs) < HISTORY_LOG_CHARS + 200 for inv in kept)
+    assert all(inv.logs.startswith("START RequestId:") and "REPORT RequestId:" in inv.logs for inv in kept)
+    assert "characters of this log are not kept in history" in kept[0].logs and kept[0].result == "done"

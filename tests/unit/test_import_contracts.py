@@ -72,3 +72,11 @@ def test_every_function_of_the_seam_that_reaches_moto_loads_it_first() -> None:
                 if not any(getattr(s.value.func, "id", "") == "load_moto" for s in first_calls):
                     missing.append(f"{path.name}:{node.lineno} {node.name}")
     assert missing == [], "call load_moto() first in: " + ", ".join(missing)
+
+
+def test_the_sub_packages_the_course_documents_work_after_a_plain_import_labkit() -> None:
+    documented = re.findall(r"labkit\.([a-z_]+)\.[a-z_]+\(", (ROOT / "README.md").read_text())
+    documented += ["aws", "observe", "deploy", "clock", "cost"]
+    script = "import labkit\n" + "".join(f"labkit.{name}.__name__\n" for name in sorted(set(documented)))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
