@@ -281,7 +281,8 @@ class ExecutionEnvironment:
         out_of_memory = out_of_memory or (sandbox is not None and sandbox.oom_killed())
         status = "signal: killed" if out_of_memory else (sandbox.exit_status() if sandbox else None) or "signal: killed"
         error_type = "Runtime.OutOfMemory" if out_of_memory else "Runtime.ExitError"
-        message = f"RequestId: {request_id} Error: Runtime exited with error: {status}"
+        reason = "Runtime exited without providing a reason" if status == "exit status 0" else f"Runtime exited with error: {status}"
+        message = f"RequestId: {request_id} Error: {reason}"
         self._discard()
         return _Outcome(
             payload=json.dumps({"errorType": error_type, "errorMessage": message}).encode(),

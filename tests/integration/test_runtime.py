@@ -446,3 +446,23 @@ def test_history_keeps_a_bounded_log_per_invocation_and_the_caller_gets_it_whole
     assert len(kept) == 5 and all(len(inv.logs) < HISTORY_LOG_CHARS + 200 for inv in kept)
     assert all(inv.logs.startswith("START RequestId:") and "REPORT RequestId:" in inv.logs for inv in kept)
     assert "characters of this log are not kept in history" in kept[0].logs and kept[0].result == "done"
+
+
+def test_an_exec_wrapper_starts_the_runtime_and_a_missing_one_or_a_clean_exit_is_an_exit_error(
+    make_code: CodeMaker, backend: str
+) -> None:
+    code = make_code(
+        app="import os, sys\ndef handler(event, context):\n    if event.get('exit'):\n        sys.exit(0)\n"
+            "    return os.environ.get('WRAPPED')\n",
+    )
+    (code / "wrapper.sh").write_text("#!/bin/sh\nexport WRAPPED=yes\nexec \"$@\"\n")
+    (code / "wrapper.sh").chmod(0o755)
+    with labkit.Function("app.handler", code=code, backend=backend, env={"AWS_LAMBDA_EXEC_WRAPPER": "/var/task/wrapper.sh"}) as fn:
+        assert fn.invoke({}).result == "yes"
+        clean_exit = fn.invoke({"exit": True})
+    assert clean_exit.error is not None and clean_exit.error["errorType"] == "Runtime.ExitError"
+    assert clean_exit.error["errorMessage"].endswith("Error: Runtime exited without providing a reason")
+    with labkit.Function("app.handler", code=code, backend=backend, env={"AWS_LAMBDA_EXEC_WRAPPER": "/idontexist.sh"}) as fn:
+        missing = fn.invoke({})
+    assert missing.error is not None and missing.error["errorType"] == "Runtime.ExitError"
+    assert missing.error["errorMessage"].endswith("Error: Runtime exited with error: exit status 127")

@@ -39,6 +39,7 @@ from labkit.runtime.spawner import SPAWNER
 # What Lambda's Python runtime ships: the runtime client and the AWS SDK, with what they need.
 _RUNTIME_DISTRIBUTIONS = ("awslambdaric", "boto3")
 _PR_SET_PDEATHSIG = 1
+EXEC_WRAPPER = "AWS_LAMBDA_EXEC_WRAPPER"
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 _SANDBOX_WRAPPERS = 2  # bwrap, then its reaper (pid 1 of the environment), above the runtime
 
@@ -277,14 +278,14 @@ class ProcessBackend:
                                 [Path(bwrap.OPT)] if layers else [])
         env[bwrap.MARKER_VARIABLE] = str(scratch)
         nproc = limits.PROCESSES_MAX if sandboxing.nproc_rlimit else None
-        return bwrap.command(bwrap_path, layout, _runtime_argv(spec.handler, nproc)), env, scratch
+        return bwrap.command(bwrap_path, layout, _runtime_argv(spec, nproc)), env, scratch
 
     def _in_place(self, spec: LaunchSpec, scratch: Path) -> tuple[list[str], dict[str, str], Path]:
         """No sandbox: the runtime in the code folder, with a private TMPDIR."""
         task_root = spec.code_dir.resolve()
         env = self._environment(spec, task_root, self._runtime_dir.path(), [layer.resolve() for layer in spec.layers])
         env["TMPDIR"] = str(scratch)
-        return _runtime_argv(spec.handler, None), env, task_root
+        return _runtime_argv(spec, None), env, task_root
 
     @staticmethod
     def _environment(spec: LaunchSpec, task_root: Path, runtime_dir: Path, layers: list[Path]) -> dict[str, str]:
@@ -302,15 +303,24 @@ class ProcessBackend:
         }
 
 
-def _runtime_argv(handler: str, nproc: int | None) -> list[str]:
-    """awslambdaric's command line; with nproc, it first lowers RLIMIT_NPROC to it (inside the user namespace)."""
+def _runtime_argv(spec: LaunchSpec, nproc: int | None) -> list[str]:
+    """awslambdaric's command line; with nproc, it first lowers RLIMIT_NPROC to it (inside the user namespace).
+
+    With ``AWS_LAMBDA_EXEC_WRAPPER`` set, the runtime starts through that script, as Lambda's
+    bootstrap does (``exec "$AWS_LAMBDA_EXEC_WRAPPER" <runtime> ...``): a wrapper that is missing
+    ends the runtime with exit status 127.
+    """
     if nproc is None:
-        return [sys.executable, "-S", "-B", "-m", "awslambdaric", handler]
-    bootstrap = (
-        f"import resource, runpy, sys; resource.setrlimit(resource.RLIMIT_NPROC, ({nproc}, {nproc})); "
-        f"sys.path[0] = {bwrap.TASK_ROOT!r}; runpy.run_module('awslambdaric', run_name='__main__', alter_sys=True)"
-    )
-    return [sys.executable, "-S", "-B", "-c", bootstrap, handler]
+        argv = [sys.executable, "-S", "-B", "-m", "awslambdaric", spec.handler]
+    else:
+        bootstrap = (
+            f"import resource, runpy, sys; resource.setrlimit(resource.RLIMIT_NPROC, ({nproc}, {nproc})); "
+            f"sys.path[0] = {bwrap.TASK_ROOT!r}; runpy.run_module('awslambdaric', run_name='__main__', alter_sys=True)"
+        )
+        argv = [sys.executable, "-S", "-B", "-c", bootstrap, spec.handler]
+    if spec.lambda_env.get(EXEC_WRAPPER):
+        return ["/bin/sh", "-c", f'exec "${EXEC_WRAPPER}" "$@"', "bootstrap", *argv]
+    return argv
 
 
 def _proc_number(fd: int | None, key: bytes | None) -> float:
