@@ -69,6 +69,24 @@ class UnsupportedMediaTypeException(LambdaServiceError):
     status = 415
 
 
+class AccessDeniedException(LambdaServiceError):
+    """A principal without permission to invoke (no statement of the function's policy allows it)."""
+
+    code = "AccessDeniedException"
+    status = 403
+    message_key = "Message"
+
+
+class ForeignAccountException(AccessDeniedException):
+    """A function ARN of another account: Lambda's 403 carries no message at all."""
+
+    def __init__(self, account: str) -> None:
+        super().__init__(f"functions of account {account} are not reachable from this account")
+
+    def body(self) -> dict[str, Any]:
+        return {"Message": None}
+
+
 class ResourceConflictException(LambdaServiceError):
     code = "ResourceConflictException"
     status = 409

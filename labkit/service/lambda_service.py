@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import os
 import re
 import threading
@@ -73,6 +74,7 @@ from labkit.service.invoke import (
 from labkit.service.layers import LayerStore, LayerVersion, check_total_size
 from labkit.service.models import (
     DEFAULT_ACCOUNT_CONCURRENCY,
+    DEFAULT_PROVISIONING_S,
     DEFAULT_TRANSITION_S,
     LATEST,
     MAX_EVENT_AGE_RANGE,
@@ -80,11 +82,13 @@ from labkit.service.models import (
     Alias,
     CodeArtifact,
     EventInvokeConfig,
+    FunctionState,
     LambdaModel,
     ProvisionedConfig,
     VersionConfig,
     function_arn,
     parse_function_ref,
+    qualifier_not_found,
 )
 from labkit.security.roles import trust_allows
 from labkit.security.secrets import warn_about_secrets
@@ -93,9 +97,17 @@ from labkit.service.recursion import RecursionConfigs
 from labkit.service.tagging import ResourceTags
 from labkit.service.wire import HttpRequest, HttpResponse
 
+LOG = logging.getLogger("labkit.service")
 ACCOUNT_CONCURRENCY_ENV = "LABKIT_ACCOUNT_CONCURRENCY"
 TRANSITION_ENV = "LABKIT_STATE_TRANSITION_S"
 _PYTHON_RUNTIME = re.compile(r"^python3\.\d{1,2}$")
+# The runtimes Lambda still creates and updates functions with (as its answer to an unknown runtime lists
+# them); the others of the service model are deprecated.
+_SUPPORTED_RUNTIMES = frozenset({
+    "nodejs20.x", "python3.14", "provided.al2023", "python3.12", "python3.13", "nodejs24.x", "nodejs22.x", "java25",
+    "python3.10", "python3.11", "java21", "ruby3.3", "ruby3.4", "ruby3.2", "python3.8", "python3.9", "java17",
+    "nodejs16.x", "dotnet10", "dotnet8", "java11", "dotnet6", "nodejs18.x", "provided.al2", "java8.al2",
+})
 _ARCHITECTURES = ("x86_64", "arm64")
 _LOG_FORMATS = ("Text", "JSON")
 _LOG_LEVELS = {
@@ -126,6 +138,9 @@ class LambdaService:
     state_transition_s
         Lesson seconds a created function stays Pending and an update InProgress (default 0.3, or
         ``$LABKIT_STATE_TRANSITION_S``); ``service.model.transition_s`` changes it later.
+    provisioning_s
+        Lesson seconds a provisioned concurrency config stays IN_PROGRESS (default 5);
+        ``service.model.provisioning_s`` changes it later.
     """
 
     def __init__(
@@ -141,13 +156,14 @@ class LambdaService:
         async_workers: int = 16,
         idle_timeout_s: float = 300,
         state_transition_s: float | None = None,
+        provisioning_s: float = DEFAULT_PROVISIONING_S,
     ) -> None:
         self._endpoint_url = endpoint_url
         self.clock = clock or CLOCK
         if account_concurrency is None:
             account_concurrency = _env_account_concurrency()
         transition_s = _env_transition_s() if state_transition_s is None else state_transition_s
-        self.model = LambdaModel(account_concurrency, self.clock, transition_s)
+        self.model = LambdaModel(account_concurrency, self.clock, transition_s, provisioning_s)
         try:
             self.backend: Backend = get_backend(backend)
         except ConfigurationError as exc:
@@ -377,13 +393,17 @@ class LambdaService:
         self.model.delete_reserved(name)
 
     def put_provisioned_concurrency(self, name: str, qualifier: str | None, count: Any) -> ProvisionedConfig:
-        """Initialise `count` environments now (INIT ahead of invokes); READY when they all started."""
+        """Initialise `count` environments now (INIT ahead of invokes); IN_PROGRESS, then READY when they all
+        started (or FAILED), reported ``model.provisioning_s`` lesson seconds later as Lambda takes a while."""
         self.model.put_provisioned(name, qualifier, count)
         assert qualifier is not None
         return self._apply_provisioned(name, qualifier, count)
 
     def delete_provisioned_concurrency(self, name: str, qualifier: str | None) -> None:
+        """Release the qualifier's provisioned environments; none configured is no error (as on Lambda)."""
         config = self.model.delete_provisioned(name, qualifier)
+        if config is None:
+            return
         _state, version, alias = self.model.resolve(name, config.qualifier)
         self.pool.function(version, alias.name if alias else None).provision(0)
 
@@ -394,8 +414,11 @@ class LambdaService:
             errors = function.provision(count)
             ready = sum(1 for env in function.environments if env.provisioned)
             if errors:
-                reason = f"INIT failed in {len(errors)} of {count} environment(s): {errors[0].get('errorType')}: {errors[0].get('errorMessage')}"
-                self.model.set_provisioned_status(name, qualifier, ready, "FAILED", reason)
+                LOG.warning(
+                    "provisioned concurrency of %s:%s: INIT failed in %d of %d environment(s): %s: %s", name, qualifier,
+                    len(errors), count, errors[0].get("errorType"), errors[0].get("errorMessage"),
+                )
+                self.model.set_provisioned_status(name, qualifier, ready, "FAILED", "FUNCTION_ERROR_INIT_FAILURE")
             else:
                 self.model.set_provisioned_status(name, qualifier, ready, "READY")
             return self.model.provisioned(name, qualifier)
@@ -405,13 +428,23 @@ class LambdaService:
     def put_event_invoke_config(self, name: str, qualifier: str | None, spec: dict[str, Any], merge: bool) -> EventInvokeConfig:
         retries = spec.get("MaximumRetryAttempts")
         age = spec.get("MaximumEventAgeInSeconds")
+        if retries is None and age is None and "DestinationConfig" not in spec:
+            raise InvalidParameterValueException(
+                "You must specify at least one of error handling or destination setting."
+            )
         if retries is not None:
             _check_int("maximumRetryAttempts", retries, *MAX_RETRY_RANGE)
         if age is not None:
             _check_int("maximumEventAgeInSeconds", age, *MAX_EVENT_AGE_RANGE)
         destinations = spec.get("DestinationConfig") or {}
-        on_success = _destination(destinations, "OnSuccess")
-        on_failure = _destination(destinations, "OnFailure")
+        try:
+            on_success = _destination(destinations, "OnSuccess")
+            on_failure = _destination(destinations, "OnFailure")
+        except InvalidParameterValueException as exc:
+            LOG.info("%s", exc)  # labkit's hint; Lambda answers only that the config is invalid
+            raise InvalidParameterValueException(
+                f"The provided destination config {_destination_config_text(destinations)} is invalid."
+            ) from None
         config = EventInvokeConfig(qualifier or LATEST, retries, age, on_success, on_failure)
         return self.model.put_event_config(name, qualifier, config, merge)
 
@@ -419,16 +452,20 @@ class LambdaService:
 
     def add_permission(self, name: str, qualifier: str | None, spec: dict[str, Any]) -> dict[str, Any]:
         """AddPermission: a statement in the function's (or the qualifier's) policy; returns it."""
-        self.model.resolve(name, qualifier)
+        _check_qualifier(self.model.function(name), qualifier)
         return self.policies.add(name, qualifier, function_arn(name, qualifier), spec)
 
     def remove_permission(self, name: str, qualifier: str | None, statement_id: str, revision_id: str | None = None) -> None:
-        self.model.resolve(name, qualifier)
+        try:
+            state = self.model.function(name)
+        except ResourceNotFoundException:
+            raise ResourceNotFoundException(f"No policy found for: {function_arn(name, qualifier)}") from None
+        _check_qualifier(state, qualifier)
         self.policies.remove(name, qualifier, statement_id, revision_id)
 
     def get_policy(self, name: str, qualifier: str | None) -> tuple[str, str]:
-        """GetPolicy: (the policy as JSON text, its revision id)."""
-        self.model.resolve(name, qualifier)
+        """GetPolicy: (the policy as JSON text, its revision id); a function or version that does not exist
+        has none ("The resource you requested does not exist.", as Lambda answers either)."""
         return self.policies.get(name, qualifier)
 
     def resource_policy(self, arn: str) -> dict[str, Any] | None:
@@ -708,7 +745,12 @@ def _check_int(what: str, value: Any, low: int, high: int) -> int:
 
 
 def _check_runtime(runtime: Any) -> None:
-    if not isinstance(runtime, str) or not _PYTHON_RUNTIME.match(runtime):
+    if not isinstance(runtime, str) or runtime not in _SUPPORTED_RUNTIMES:
+        raise InvalidParameterValueException(
+            f"The runtime parameter of {runtime} is no longer supported for creating or updating AWS Lambda functions. "
+            "We recommend you use a supported runtime while creating or updating functions."
+        )
+    if not _PYTHON_RUNTIME.match(runtime):
         raise InvalidParameterValueException(
             f"The runtime parameter of {runtime} is not supported by labkit's local Lambda: only Python runs here. "
             "Use a python3.x runtime such as python3.12 or python3.13"
@@ -751,6 +793,20 @@ def _weights(spec: dict[str, Any]) -> dict[str, float]:
     if not isinstance(weights, dict):
         raise InvalidParameterValueException("RoutingConfig.AdditionalVersionWeights must map a version to a weight")
     return dict(weights)
+
+
+def _check_qualifier(state: FunctionState, qualifier: str | None) -> None:
+    """The version or alias a request names must exist (Lambda's message for a missing one)."""
+    if qualifier and not state.has_qualifier(qualifier):
+        raise qualifier_not_found(state.name, qualifier)
+
+
+def _destination_config_text(config: dict[str, Any]) -> str:
+    """A DestinationConfig as Lambda prints it in its errors (the Java object's toString)."""
+    def one(key: str) -> str:
+        arn = (config.get(key) or {}).get("Destination")
+        return f"{key}(destination={arn})" if arn else "null"
+    return f"DestinationConfig(onSuccess={one('OnSuccess')}, onFailure={one('OnFailure')})"
 
 
 def _destination(config: dict[str, Any], key: str) -> str | None:

@@ -9,7 +9,9 @@ Function states, as Lambda reports them: a created function (and a version publi
 :attr:`LambdaModel.transition_s` lesson seconds; meanwhile invoking a Pending function, updating,
 or publishing is a ``ResourceConflictException``, and invokes of an updating ``$LATEST`` run its
 previous configuration. A transition that ends gets a new RevisionId (settled lazily, on the next
-read, so nothing runs in the background).
+read, so nothing runs in the background). Provisioned concurrency is likewise ``IN_PROGRESS`` with
+nothing allocated for :attr:`LambdaModel.provisioning_s` lesson seconds after it was put, then
+``READY`` (or ``FAILED``), settled on read the same way.
 
 The unreserved-concurrency floor: Lambda keeps at least 100 of an account's concurrency
 unreserved (the default account limit is 1,000). An account made smaller for a lesson keeps a
@@ -33,6 +35,7 @@ from typing import Any
 from labkit.runtime import limits
 from labkit.service.clock import CLOCK, LessonClock
 from labkit.service.exceptions import (
+    ForeignAccountException,
     InvalidParameterValueException,
     PreconditionFailedException,
     ProvisionedConcurrencyConfigNotFoundException,
@@ -45,6 +48,7 @@ LATEST = "$LATEST"
 CREATING = "Creating"
 UPDATING = "Updating"
 DEFAULT_TRANSITION_S = 0.3  # lesson seconds a function stays Pending / InProgress (LABKIT_STATE_TRANSITION_S)
+DEFAULT_PROVISIONING_S = 5.0  # lesson seconds provisioned concurrency stays IN_PROGRESS (AWS: a minute or more)
 DEFAULT_ACCOUNT_CONCURRENCY = 1_000  # shared/FACTS.md: 1,000 per region per account by default
 UNRESERVED_MIN = 100  # Lambda keeps at least this much of the account's concurrency unreserved
 DEFAULT_MAX_RETRY_ATTEMPTS = 2
@@ -84,10 +88,21 @@ def parse_function_ref(ref: str, qualifier: str | None = None) -> tuple[str, str
             f"1 validation error detected: Value '{ref}' at 'functionName' failed to satisfy constraint: Member must "
             "satisfy regular expression pattern: a function name (1-64 letters, digits, - or _), or its ARN"
         )
+    _check_reachable(match.group("region"), match.group("account") or match.group("account2"))
     derived = match.group("qualifier")
     if derived and qualifier and derived != qualifier:
         raise InvalidParameterValueException("The derived qualifier from the function name does not match the specified qualifier.")
     return match.group("name"), derived or qualifier or None
+
+
+def _check_reachable(region: str | None, account: str | None) -> None:
+    """A function ARN of another region is not found (404), of another account denied (403), as on Lambda."""
+    if region and region != limits.DEFAULT_REGION:
+        raise ResourceNotFoundException(
+            f"Functions from '{region}' are not reachable in this region ('{limits.DEFAULT_REGION}')"
+        )
+    if account and account != limits.DEFAULT_ACCOUNT_ID:
+        raise ForeignAccountException(account)
 
 
 @dataclass(frozen=True)
@@ -172,6 +187,16 @@ class Alias:
 
 
 @dataclass(frozen=True)
+class Allocation:
+    """Where provisioning ended (READY or FAILED): reported from lesson time `settles_at` on."""
+
+    allocated: int
+    status: str
+    reason: str | None
+    settles_at: float
+
+
+@dataclass(frozen=True)
 class ProvisionedConfig:
     qualifier: str
     requested: int
@@ -179,6 +204,16 @@ class ProvisionedConfig:
     status: str = "IN_PROGRESS"
     status_reason: str | None = None
     last_modified: str = field(default_factory=timestamp)
+    pending: Allocation | None = None  # reported as IN_PROGRESS with nothing allocated until it settles
+
+    def settled(self, now: float) -> ProvisionedConfig:
+        """This config as of lesson time `now`: the pending allocation once its time has come."""
+        if self.pending is None or self.pending.settles_at > now:
+            return self
+        done = self.pending
+        return dataclasses.replace(
+            self, allocated=done.allocated, status=done.status, status_reason=done.reason, pending=None
+        )
 
 
 @dataclass(frozen=True)
@@ -228,7 +263,7 @@ class FunctionState:
         try:
             return self.aliases[name]
         except KeyError:
-            raise ResourceNotFoundException(f"Alias not found: {function_arn(self.name, name)}") from None
+            raise qualifier_not_found(self.name, name) from None
 
     def has_qualifier(self, qualifier: str) -> bool:
         return qualifier == LATEST or qualifier in self.versions or qualifier in self.aliases
@@ -239,7 +274,7 @@ class LambdaModel:
 
     def __init__(
         self, account_concurrency: int = DEFAULT_ACCOUNT_CONCURRENCY, clock: LessonClock | None = None,
-        transition_s: float = DEFAULT_TRANSITION_S,
+        transition_s: float = DEFAULT_TRANSITION_S, provisioning_s: float = DEFAULT_PROVISIONING_S,
     ) -> None:
         self._lock = threading.RLock()
         self._functions: dict[str, FunctionState] = {}
@@ -247,6 +282,7 @@ class LambdaModel:
         self._reserved_sum = 0
         self.clock = clock or CLOCK
         self.transition_s = transition_s
+        self.provisioning_s = provisioning_s
         self._unsettled: dict[str, float] = {}  # function name -> lesson time its last transition ends
 
     # -- account ----------------------------------------------------------------------------
@@ -307,6 +343,8 @@ class LambdaModel:
         for number, version in state.versions.items():
             if version.transition and version.settles_at <= now:
                 state.versions[number] = version.replace(transition=None, revision_id=str(uuid.uuid4()))
+        for qualifier, config in state.provisioned.items():
+            state.provisioned[qualifier] = config.settled(now)
         if until <= now:
             del self._unsettled[state.name]
 
@@ -359,7 +397,7 @@ class LambdaModel:
         """What an invoke of the qualifier runs: as :meth:`resolve`, but $LATEST's previous configuration
         while an update is in progress, and a ResourceConflictException while the version is Pending."""
         with self._lock:
-            state, config, alias = self.resolve(name, qualifier)
+            state, config, alias = self.resolve(name, qualifier or LATEST)  # not found: the ARN ends :$LATEST
             if config.transition == CREATING:
                 raise pending_conflict()
             if config.transition == UPDATING and state.previous is not None:
@@ -467,7 +505,7 @@ class LambdaModel:
         self, name: str, alias: str, function_version: str, description: str = "", weights: dict[str, float] | None = None
     ) -> Alias:
         with self._lock:
-            state = self.function(name)
+            state, _config, _alias = self.resolve(name, function_version)  # not found: the ARN names the version
             if not _ALIAS_NAME.match(alias or ""):
                 raise InvalidParameterValueException(
                     f"1 validation error detected: Value '{alias}' at 'name' failed to satisfy constraint: Member must "
@@ -491,7 +529,9 @@ class LambdaModel:
     ) -> Alias:
         with self._lock:
             state = self.function(name)
-            current = state.alias(alias)
+            current = state.aliases.get(alias)
+            if current is None:
+                raise ResourceNotFoundException(f"Alias not found: {function_arn(name, alias)}")
             _check_revision(revision_id, current.revision_id)
             version = current.function_version if function_version is None else function_version
             new_weights = current.weights if weights is None else dict(weights)
@@ -508,8 +548,7 @@ class LambdaModel:
     def delete_alias(self, name: str, alias: str) -> None:
         with self._lock:
             state = self.function(name)
-            state.alias(alias)
-            del state.aliases[alias]
+            state.aliases.pop(alias, None)  # deleting an alias that does not exist is no error on Lambda
             state.provisioned.pop(alias, None)
             state.event_configs.pop(alias, None)
 
@@ -528,7 +567,8 @@ class LambdaModel:
                 )
             if extra == version:
                 raise InvalidParameterValueException(
-                    f"Cannot set additional version weight for the primary version {version}: name another version"
+                    f"Invalid function version {version}. Function version {version} is already included in routing "
+                    "configuration."
                 )
             state.version(extra)
             if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0.0 <= weight <= 1.0:
@@ -540,7 +580,7 @@ class LambdaModel:
 
     def put_reserved(self, name: str, reserved: int) -> int:
         with self._lock:
-            state = self.function(name)
+            state, _config, _alias = self.resolve(name, LATEST)  # not found: the ARN ends :$LATEST
             if isinstance(reserved, bool) or not isinstance(reserved, int) or reserved < 0:
                 raise InvalidParameterValueException(
                     f"1 validation error detected: Value '{reserved}' at 'reservedConcurrentExecutions' failed to "
@@ -555,9 +595,9 @@ class LambdaModel:
                 )
             provisioned = sum(config.requested for config in state.provisioned.values())
             if provisioned > reserved:
-                raise ResourceConflictException(
-                    f"Specified ReservedConcurrentExecutions for function is less than the total of provisioned "
-                    f"concurrency configured for it ({provisioned}): reduce provisioned concurrency first"
+                raise InvalidParameterValueException(
+                    f" ReservedConcurrentExecutions  {reserved} should not be lower than function's total provisioned "
+                    f"concurrency [{provisioned}]."
                 )
             state.reserved = reserved
             self._update_reserved_sum()
@@ -583,13 +623,11 @@ class LambdaModel:
 
     def put_provisioned(self, name: str, qualifier: str | None, count: int) -> ProvisionedConfig:
         with self._lock:
-            state = self.function(name)
             if not qualifier or qualifier == LATEST:
                 raise InvalidParameterValueException(
                     "Provisioned Concurrency Configs cannot be applied to unpublished function versions."
                 )
-            if not (qualifier in state.versions or qualifier in state.aliases):
-                raise ResourceNotFoundException(f"Function not found: {function_arn(name, qualifier)}")
+            state = self._published(name, qualifier)
             if isinstance(count, bool) or not isinstance(count, int) or count < 1:
                 raise InvalidParameterValueException(
                     f"1 validation error detected: Value '{count}' at 'provisionedConcurrentExecutions' failed to "
@@ -597,64 +635,72 @@ class LambdaModel:
                 )
             if qualifier in state.aliases and state.aliases[qualifier].function_version in state.provisioned:
                 raise ResourceConflictException(
-                    f"Alias {qualifier} points to version {state.aliases[qualifier].function_version}, which already has "
-                    "provisioned concurrency: configure one of them only"
+                    "Alias can't be used for Provisioned Concurrency configuration on an already Provisioned version"
                 )
             others = sum(c.requested for q, c in state.provisioned.items() if q != qualifier)
             if state.reserved is not None and others + count > state.reserved:
                 raise InvalidParameterValueException(
-                    f"Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution "
-                    f"for function ({state.reserved})."
+                    "Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution "
+                    "for function"
                 )
             unreserved_pool = self._account_limit - self.reserved_total()
-            if state.reserved is None and others + count > unreserved_pool - unreserved_floor(self._account_limit):
+            if state.reserved is None and others + count > unreserved_pool:
                 raise InvalidParameterValueException(
                     "Specified ConcurrentExecutions for function is greater than account's unreserved concurrency "
-                    f"[{unreserved_pool}] minus the minimum unreserved [{unreserved_floor(self._account_limit)}]."
+                    f"[{unreserved_pool}]."
+                )
+            if state.reserved is None and others + count > unreserved_pool - unreserved_floor(self._account_limit):
+                raise InvalidParameterValueException(
+                    "Specified ConcurrentExecutions for function decreases account's UnreservedConcurrentExecution "
+                    f"below its minimum value of [{unreserved_floor(self._account_limit)}]."
                 )
             config = ProvisionedConfig(qualifier, count)
             state.provisioned[qualifier] = config
             return config
 
     def set_provisioned_status(self, name: str, qualifier: str, allocated: int, status: str, reason: str | None = None) -> None:
+        """Provisioning reached `status`: reported after :attr:`provisioning_s` lesson seconds, IN_PROGRESS until then."""
         with self._lock:
             state = self._functions.get(name)
             if state is None or qualifier not in state.provisioned:
                 return
+            settles_at = self.clock.now() + self.provisioning_s
+            self._unsettled[name] = max(settles_at, self._unsettled.get(name, settles_at))
             state.provisioned[qualifier] = dataclasses.replace(
-                state.provisioned[qualifier], allocated=allocated, status=status, status_reason=reason,
-                last_modified=timestamp(),
+                state.provisioned[qualifier], allocated=0, status="IN_PROGRESS", status_reason=None,
+                last_modified=timestamp(), pending=Allocation(allocated, status, reason, settles_at),
             )
 
     def provisioned(self, name: str, qualifier: str | None) -> ProvisionedConfig:
         with self._lock:
-            state = self.function(name)
-            if not qualifier or qualifier not in state.provisioned:
-                if qualifier and not state.has_qualifier(qualifier):
-                    raise ResourceNotFoundException(f"Function not found: {function_arn(name, qualifier)}")
+            config = self._published(name, _published_qualifier(qualifier)).provisioned.get(qualifier or "")
+            if config is None:
                 raise ProvisionedConcurrencyConfigNotFoundException("No Provisioned Concurrency Config found for this function")
-            return state.provisioned[qualifier]
-
-    def delete_provisioned(self, name: str, qualifier: str | None) -> ProvisionedConfig:
-        with self._lock:
-            config = self.provisioned(name, qualifier)
-            del self.function(name).provisioned[config.qualifier]
             return config
+
+    def delete_provisioned(self, name: str, qualifier: str | None) -> ProvisionedConfig | None:
+        """Remove the qualifier's provisioned concurrency; the config removed, None when it had none."""
+        with self._lock:
+            return self._published(name, _published_qualifier(qualifier)).provisioned.pop(qualifier or "", None)
+
+    def _published(self, name: str, qualifier: str) -> FunctionState:
+        """Under the lock: the function with this published version or alias (not found errors as Lambda's)."""
+        state = self._functions.get(name)
+        if state is None or not state.has_qualifier(qualifier):
+            raise qualifier_not_found(name, qualifier)
+        self._settle(state)
+        return state
 
     # -- event invoke configs --------------------------------------------------------------------------
 
     def put_event_config(self, name: str, qualifier: str | None, config: EventInvokeConfig, merge: bool) -> EventInvokeConfig:
         with self._lock:
-            state = self.function(name)
             qualifier = qualifier or LATEST
-            if not state.has_qualifier(qualifier):
-                raise ResourceNotFoundException(f"Function not found: {function_arn(name, qualifier)}")
+            state = self._event_config_function(name, qualifier)
             if merge:
                 current = state.event_configs.get(qualifier)
                 if current is None:
-                    raise ResourceNotFoundException(
-                        f"The function {function_arn(name, qualifier)} doesn't have an EventInvokeConfig"
-                    )
+                    raise no_event_config(name, qualifier)
                 config = EventInvokeConfig(
                     qualifier,
                     current.maximum_retry_attempts if config.maximum_retry_attempts is None else config.maximum_retry_attempts,
@@ -670,17 +716,13 @@ class LambdaModel:
             return config
 
     def event_config(self, name: str, qualifier: str | None) -> EventInvokeConfig:
+        """The qualifier's config; Lambda answers that it has none whether or not the function exists."""
         with self._lock:
-            state = self.function(name)
             qualifier = qualifier or LATEST
-            if not state.has_qualifier(qualifier):
-                raise ResourceNotFoundException(f"Function not found: {function_arn(name, qualifier)}")
-            try:
-                return state.event_configs[qualifier]
-            except KeyError:
-                raise ResourceNotFoundException(
-                    f"The function {function_arn(name, qualifier)} doesn't have an EventInvokeConfig"
-                ) from None
+            state = self._functions.get(name)
+            if state is None or qualifier not in state.event_configs:
+                raise no_event_config(name, qualifier)
+            return state.event_configs[qualifier]
 
     def effective_event_config(self, name: str, qualifier: str | None) -> EventInvokeConfig:
         """The settings an async event of this qualifier runs with (Lambda's defaults when none are set)."""
@@ -698,7 +740,34 @@ class LambdaModel:
 
     def event_configs(self, name: str) -> list[EventInvokeConfig]:
         with self._lock:
-            return list(self.function(name).event_configs.values())
+            return list(self._event_config_function(name, LATEST).event_configs.values())
+
+    def _event_config_function(self, name: str, qualifier: str) -> FunctionState:
+        """Under the lock: the function whose qualifier gets event invoke configs (Lambda's terse not found)."""
+        state = self._functions.get(name)
+        if state is None or not state.has_qualifier(qualifier):
+            raise ResourceNotFoundException("The function doesn't exist.")
+        self._settle(state)
+        return state
+
+
+def qualifier_not_found(name: str, qualifier: str) -> ResourceNotFoundException:
+    """Lambda's message for a qualifier that does not exist: an alias (an alias name), else a version."""
+    arn = function_arn(name, qualifier)
+    if _ALIAS_NAME.match(qualifier):
+        return ResourceNotFoundException(f"Cannot find alias arn: {arn}")
+    return not_found(arn)
+
+
+def _published_qualifier(qualifier: str | None) -> str:
+    """The qualifier of a provisioned concurrency config: a published version or an alias, never $LATEST."""
+    if not qualifier or qualifier == LATEST:
+        raise InvalidParameterValueException("The function resource provided must be an alias or a published version.")
+    return qualifier
+
+
+def no_event_config(name: str, qualifier: str) -> ResourceNotFoundException:
+    return ResourceNotFoundException(f"The function {function_arn(name, qualifier)} doesn't have an EventInvokeConfig")
 
 
 def pending_conflict() -> ResourceConflictException:

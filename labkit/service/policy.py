@@ -12,6 +12,7 @@ layer versions in :mod:`labkit.service.layer_policy`.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import uuid
@@ -21,25 +22,18 @@ from typing import Any, Generic, TypeVar
 
 from labkit.security.iam import Effect, RequestContext, evaluate
 from labkit.service.exceptions import (
+    AccessDeniedException,
     InvalidParameterValueException,
-    LambdaServiceError,
     PreconditionFailedException,
     ResourceConflictException,
     ResourceNotFoundException,
 )
 
+LOG = logging.getLogger("labkit.service")
 _ACTION = re.compile(r"^(lambda:[*]|lambda:[a-zA-Z]+|[*])$")
 _STATEMENT_ID = re.compile(r"^([a-zA-Z0-9-_.]+)$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 K = TypeVar("K", bound=Hashable)
-
-
-class AccessDeniedException(LambdaServiceError):
-    """A principal without permission to invoke (no statement of the function's policy allows it)."""
-
-    code = "AccessDeniedException"
-    status = 403
-    message_key = "Message"
 
 
 @dataclass
@@ -104,10 +98,11 @@ def principal_document(principal: str) -> str | dict[str, str]:
         return {"AWS": principal}
     if principal.endswith(".amazonaws.com") or principal.endswith(".amazonaws.com.cn"):
         return {"Service": principal}
-    raise InvalidParameterValueException(
-        f"The provided principal was invalid. Please check the principal and try again: {principal!r} (use a service "
-        "such as s3.amazonaws.com, a 12-digit account id, an IAM ARN or *)"
+    LOG.info(
+        "AddPermission: invalid principal %r: use a service such as s3.amazonaws.com, a 12-digit account id, an IAM "
+        "ARN or *", principal,
     )
+    raise InvalidParameterValueException("The provided principal was invalid. Please check the principal and try again.")
 
 
 class PolicyStore(Generic[K]):
@@ -142,10 +137,12 @@ class PolicyStore(Generic[K]):
             return policy.revision_id
 
     def remove(self, key: K, statement_id: str, revision_id: str | None = None) -> None:
-        """Remove a statement; 404 when no statement has that id."""
+        """Remove a statement; 404 when the resource has no policy or no statement has that id."""
         with self._lock:
             policy = self._policies.get(key)
-            if policy is None or not any(s["Sid"] == statement_id for s in policy.statements):
+            if policy is None:
+                raise ResourceNotFoundException("No policy is associated with the given resource.")
+            if not any(s["Sid"] == statement_id for s in policy.statements):
                 raise ResourceNotFoundException(f"Statement {statement_id} is not found in resource policy.")
             self._check_revision(policy, revision_id)
             policy.statements = [s for s in policy.statements if s["Sid"] != statement_id]

@@ -484,7 +484,7 @@ class LambdaResponses:
 
     def create_function_url_config(self, request: HttpRequest, fn: str) -> HttpResponse:
         name, qualifier = self._ref(request, fn)
-        self.service.model.resolve(name, qualifier)
+        self._url_function(name, qualifier)
         spec = _body(request)
         config = self.service.function_urls.create(name, qualifier, spec).shape(invoke_mode="InvokeMode" in spec)
         config.pop("LastModifiedTime")
@@ -495,16 +495,25 @@ class LambdaResponses:
 
     def update_function_url_config(self, request: HttpRequest, fn: str) -> HttpResponse:
         spec = _body(request)
-        updated = self.service.function_urls.update(*self._ref(request, fn), spec)
+        name, qualifier = self._ref(request, fn)
+        self._url_function(name, qualifier)
+        updated = self.service.function_urls.update(name, qualifier, spec)
         return _json(200, updated.shape(invoke_mode="InvokeMode" in spec))
 
     def delete_function_url_config(self, request: HttpRequest, fn: str) -> HttpResponse:
         self.service.function_urls.delete(*self._ref(request, fn))
         return HttpResponse(204)
 
+    def _url_function(self, name: str, qualifier: str | None) -> None:
+        """Create, Update and ListFunctionUrlConfig(s) of a function or alias that does not exist: Lambda's answer."""
+        try:
+            self.service.model.resolve(name, qualifier)
+        except ResourceNotFoundException:
+            raise ResourceNotFoundException("Function does not exist") from None
+
     def list_function_url_configs(self, request: HttpRequest, fn: str) -> HttpResponse:
         name = self._name(fn)
-        self.service.model.function(name)
+        self._url_function(name, None)
         page, marker = _page([config.shape() for config in self.service.function_urls.list(name)], request)
         return _json(200, {"FunctionUrlConfigs": page, **({"NextMarker": marker} if marker else {})})
 

@@ -4,7 +4,7 @@
 Payload 1.0 needs ``{"statusCode": int, "headers", "multiValueHeaders", "body": str,
 "isBase64Encoded"}``; anything else is a malformed proxy response (502). Payload 2.0 also takes
 ``cookies`` (each a ``Set-Cookie`` header), and any other JSON value as the body of a 200
-``application/json`` answer (a string as it is, anything else serialised).
+``application/json`` answer (a string as it is, anything else serialised compactly, as AWS does).
 """
 from __future__ import annotations
 
@@ -50,7 +50,8 @@ def proxy_response(payload: bytes, version: str) -> HttpAnswer:
     if version == "2.0" and not (isinstance(value, dict) and "statusCode" in value):
         if isinstance(value, str):
             return HttpAnswer(200, [("Content-Type", "application/json")], value.encode())
-        return HttpAnswer(200, [("Content-Type", "application/json")], json.dumps(value).encode() if value is not None else b"")
+        body = json.dumps(value, separators=(",", ":")).encode() if value is not None else b""  # compact, as AWS sends it
+        return HttpAnswer(200, [("Content-Type", "application/json")], body)
     if not isinstance(value, dict):
         raise MalformedResponse("the response must be a JSON object with a statusCode")
     status = value.get("statusCode")

@@ -200,7 +200,8 @@ def session() -> Iterator[Session]:
 
     with ExitStack() as stack:
         data = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="labkit-conformance-")))
-        aws, service = stack.enter_context(local_aws(data, idle_timeout_s=30))
+        # provisioned concurrency IN_PROGRESS for a lesson minute, as AWS takes (0.1 s at the clock's speed)
+        aws, service = stack.enter_context(local_aws(data, idle_timeout_s=30, provisioning_s=60))
         serve_function_urls(service)
         attach(service)
         running = Session(aws, service)

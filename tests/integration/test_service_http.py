@@ -275,9 +275,13 @@ def test_provisioned_concurrency_initialises_environments_ahead(local: Local) ->
     local.create()
     local.lam.publish_version(FunctionName="fn")
     put = local.lam.put_provisioned_concurrency_config(FunctionName="fn", Qualifier="1", ProvisionedConcurrentExecutions=2)
-    assert put["Status"] == "READY" and put["AllocatedProvisionedConcurrentExecutions"] == 2
-    got = local.lam.get_provisioned_concurrency_config(FunctionName="fn", Qualifier="1")
+    assert put["Status"] == "IN_PROGRESS" and put["AllocatedProvisionedConcurrentExecutions"] == 0  # as on AWS
+    deadline = time.monotonic() + 5
+    while (got := local.lam.get_provisioned_concurrency_config(FunctionName="fn", Qualifier="1"))["Status"] == "IN_PROGRESS":
+        assert time.monotonic() < deadline, "provisioned concurrency never left IN_PROGRESS"
+        time.sleep(0.01)  # 5 lesson seconds: a few milliseconds at the clock's speed
     assert got["RequestedProvisionedConcurrentExecutions"] == 2 and got["Status"] == "READY"
+    assert got["AllocatedProvisionedConcurrentExecutions"] == 2
     listed = local.lam.list_provisioned_concurrency_configs(FunctionName="fn")["ProvisionedConcurrencyConfigs"]
     assert [item["FunctionArn"].rsplit(":", 1)[-1] for item in listed] == ["1"]
     for _ in range(3):

@@ -135,3 +135,19 @@ def test_the_api_refuses_invokes_of_a_pending_function_with_409(tmp_path: Path) 
             assert answer.status == 409, invocation_type
             assert answer.headers["x-amzn-ErrorType"] == "ResourceConflictException"
             assert json.loads(answer.body)["message"] == PENDING
+
+
+def test_provisioned_concurrency_is_in_progress_until_it_settles() -> None:
+    clock = StoppedClock()
+    model = LambdaModel(clock=clock, transition_s=0, provisioning_s=60)
+    model.create_function(config())
+    model.publish_version("orders")
+    model.put_provisioned("orders", "1", 2)
+    model.set_provisioned_status("orders", "1", 2, "READY")
+    got = model.provisioned("orders", "1")
+    assert (got.status, got.allocated) == ("IN_PROGRESS", 0)
+    clock.at += 60
+    got = model.provisioned("orders", "1")
+    assert (got.status, got.allocated, got.pending) == ("READY", 2, None)
+    assert model.delete_provisioned("orders", "1") == got
+    assert model.delete_provisioned("orders", "1") is None  # none configured: no error, as on Lambda

@@ -154,9 +154,9 @@ def test_provisioned_concurrency_needs_a_published_version_within_the_reservatio
     with pytest.raises(exc.InvalidParameterValueException, match="reservedConcurrentExecution"):
         model.put_provisioned("orders", "1", 4)
     assert model.put_provisioned("orders", "1", 2).requested == 2
-    with pytest.raises(exc.ProvisionedConcurrencyConfigNotFoundException):
+    with pytest.raises(exc.InvalidParameterValueException, match="an alias or a published version"):
         model.provisioned("orders", None)
-    with pytest.raises(exc.ResourceConflictException, match="provisioned"):
+    with pytest.raises(exc.InvalidParameterValueException, match=r"lower than function's total provisioned concurrency \[2\]"):
         model.put_reserved("orders", 1)
 
 

@@ -46,8 +46,10 @@ def test_add_get_remove_with_conflicts_and_revisions() -> None:
     policies.add("thumbs", None, ARN, {**spec, "StatementId": "other", "RevisionId": revision})
     assert policies.document("thumbs", "live") is None  # a qualifier has a policy of its own
     policies.remove("thumbs", None, "s3")
+    with pytest.raises(ResourceNotFoundException, match="Statement s3 is not found"):
+        policies.remove("thumbs", None, "s3")
     policies.remove("thumbs", None, "other")
-    with pytest.raises(ResourceNotFoundException, match="Statement other is not found"):
+    with pytest.raises(ResourceNotFoundException, match="No policy is associated with the given resource"):
         policies.remove("thumbs", None, "other")
     assert policies.document("thumbs", None) is None
 
