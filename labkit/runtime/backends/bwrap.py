@@ -49,12 +49,12 @@ def find() -> str | None:
 def command(bwrap: str, layout: Layout, argv: list[str]) -> list[str]:
     """bwrap's arguments to run argv (with cwd /var/task) in a sandbox laid out as `layout` says."""
     args = [bwrap, *_NAMESPACES, *_system_binds()]
+    args += _scratch_mounts(layout.tmp_mb)  # first: host paths below /tmp (a venv, say) are bound into it
     for path in layout.host_paths:
         args += ["--ro-bind", str(path), str(path)]
     args += ["--ro-bind", str(layout.code), TASK_ROOT, "--ro-bind", str(layout.runtime_dir), RUNTIME_DIR]
     if layout.layers is not None:
         args += ["--ro-bind", str(layout.layers), OPT]
-    args += _scratch_mounts(layout.tmp_mb)
     for path in layout.shared_paths:
         args += ["--bind", str(path), str(path)]
     return [*args, "--chdir", TASK_ROOT, "--unsetenv", MARKER_VARIABLE, "--", *argv]
