@@ -33,8 +33,7 @@ class CodeSigningConfigNotFoundException(LambdaServiceError):
 class CodeSigningConfigMissing(ResourceNotFoundException):
     """A configuration operation on an ARN that names none: AWS's body has no ``Type`` here."""
 
-    def body(self) -> dict[str, Any]:
-        return {self.message_key: self.message}
+    typed = False
 
 
 def code_signing_config_arn(config_id: str) -> str:

@@ -19,6 +19,7 @@ class LambdaServiceError(Exception):
     code: ClassVar[str] = "ServiceException"
     status: ClassVar[int] = 500
     kind: ClassVar[str] = "User"  # the body's "Type": User (the caller's fault) or Service
+    typed: ClassVar[bool] = True  # False: AWS's body for this error carries no "Type"
     message_key: ClassVar[str] = "message"
 
     def __init__(self, message: str, **fields: Any) -> None:
@@ -27,7 +28,8 @@ class LambdaServiceError(Exception):
         self.fields = fields
 
     def body(self) -> dict[str, Any]:
-        return {"Type": self.kind, self.message_key: self.message, **self.fields}
+        typed = {"Type": self.kind} if self.typed else {}
+        return {**typed, self.message_key: self.message, **self.fields}
 
     def to_response(self, request_id: str | None = None) -> HttpResponse:
         headers = {"Content-Type": "application/json", "x-amzn-ErrorType": self.code}

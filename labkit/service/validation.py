@@ -31,9 +31,7 @@ class ValidationException(LambdaServiceError):
 
     code = "ValidationException"
     status = 400
-
-    def body(self) -> dict[str, Any]:
-        return {"message": self.message}
+    typed = False
 
 
 class SerializationException(LambdaServiceError):
@@ -41,9 +39,8 @@ class SerializationException(LambdaServiceError):
 
     code = "SerializationException"
     status = 400
-
-    def body(self) -> dict[str, Any]:
-        return {"Message": self.message}
+    typed = False
+    message_key = "Message"
 
 
 @functools.lru_cache(maxsize=1)
