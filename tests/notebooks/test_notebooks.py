@@ -2,9 +2,13 @@
 solutions/, and each learner notebook fails at its check cells until its solutions are put back.
 
 Runs on the course (solutions/, notebooks/) and on the fixture course under tests/fixtures/course.
+The notebook runs the collected tests need start together, `PARALLEL_RUNS` at a time (a notebook
+waits on its lesson clock about half of its time), and each test waits for its own.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -17,6 +21,7 @@ from labkit.course.release import solved_notebook
 ROOT = Path(__file__).resolve().parents[2]
 SANITIZE = Path(__file__).with_name("sanitize.cfg")
 TIMEOUT_S = 600
+PARALLEL_RUNS = 2
 COURSES = {
     "course": (ROOT / "solutions", ROOT / "notebooks"),
     "fixtures": (ROOT / "tests" / "fixtures" / "course" / "solutions", ROOT / "tests" / "fixtures" / "course" / "notebooks"),
@@ -34,15 +39,64 @@ def _chapters() -> list[object]:
     return params
 
 
+Runs = dict[tuple[str, str, str], "Future[NotebookRun]"]
+
+
+def _solution_run(course: str, name: str) -> NotebookRun:
+    path = COURSES[course][0] / name
+    strict = read_notebook(path)["metadata"].get("labkit", {}).get("nbval") == "strict"
+    return run_notebook(path, timeout_s=TIMEOUT_S, strict=strict, sanitize=SANITIZE if strict else None)
+
+
+def _unsolved_run(course: str, name: str) -> NotebookRun:
+    return run_notebook(COURSES[course][1] / name, timeout_s=TIMEOUT_S)
+
+
+def _solved_run(course: str, name: str) -> NotebookRun:
+    solutions, notebooks = COURSES[course]
+    solved = solved_notebook(read_notebook(notebooks / name), read_notebook(solutions / name))
+    return run_notebook(notebooks / name, timeout_s=TIMEOUT_S, content=solved)
+
+
+def _has_checks(course: str, name: str) -> bool:
+    return bool(check_cells(read_notebook(COURSES[course][1] / name)))
+
+
+RUNS_OF_TEST: dict[str, list[tuple[str, Callable[[str, str], NotebookRun]]]] = {
+    "test_solution_notebook_runs_clean": [("solution", _solution_run)],
+    "test_learner_notebook_fails_at_its_checks_until_solved": [("unsolved", _unsolved_run), ("solved", _solved_run)],
+}
+
+
+@pytest.fixture(scope="module")
+def runs(request: pytest.FixtureRequest) -> Iterator[Runs]:
+    """Every notebook run of this module's collected tests, started at once, PARALLEL_RUNS at a time."""
+    wanted: list[tuple[str, str, str, Callable[[str, str], NotebookRun]]] = []
+    for item in request.session.items:
+        kinds = RUNS_OF_TEST.get(getattr(item, "originalname", ""), [])
+        params = getattr(item, "callspec", None)
+        if not kinds or params is None or params.params.get("name") is None:
+            continue
+        course, name = params.params["course"], params.params["name"]
+        if kinds[0][0] == "unsolved" and not _has_checks(course, name):
+            continue
+        wanted += [(kind, course, name, run) for kind, run in kinds]
+    with ThreadPoolExecutor(PARALLEL_RUNS, thread_name_prefix="notebook-run") as pool:
+        started = {(kind, course, name): pool.submit(run, course, name) for kind, course, name, run in wanted}
+        try:
+            yield started
+        finally:
+            for future in started.values():
+                future.cancel()
+
+
 def _describe(run: NotebookRun) -> str:
     return f"exit code {run.returncode}{' (timed out)' if run.timed_out else ''}; nbval said:\n{run.output}"
 
 
 @pytest.mark.parametrize("course, name", _chapters())
-def test_solution_notebook_runs_clean(course: str, name: str) -> None:
-    path = COURSES[course][0] / name
-    strict = read_notebook(path)["metadata"].get("labkit", {}).get("nbval") == "strict"
-    run = run_notebook(path, timeout_s=TIMEOUT_S, strict=strict, sanitize=SANITIZE if strict else None)
+def test_solution_notebook_runs_clean(runs: Runs, course: str, name: str) -> None:
+    run = runs["solution", course, name].result()
     assert run.returncode == 0, _describe(run)
 
 
@@ -56,18 +110,17 @@ def test_learner_notebooks_are_released_from_solutions(course: str, capsys: pyte
 
 
 @pytest.mark.parametrize("course, name", _chapters())
-def test_learner_notebook_fails_at_its_checks_until_solved(course: str, name: str) -> None:
-    solutions, notebooks = COURSES[course]
-    learner = read_notebook(notebooks / name)
+def test_learner_notebook_fails_at_its_checks_until_solved(runs: Runs, course: str, name: str) -> None:
+    learner = read_notebook(COURSES[course][1] / name)
     checks = {index: check_names(cell["source"]) for index, cell in check_cells(learner).items()}
     if not checks:
         pytest.skip(f"{name} has no check cells")
 
-    unsolved = run_notebook(notebooks / name, timeout_s=TIMEOUT_S)
+    unsolved = runs["unsolved", course, name].result()
     passing = [names for index, names in checks.items() if unsolved.passed(index)]
     assert not passing, f"check cells pass before the exercise is solved: {passing}\n{_describe(unsolved)}"
 
-    solved = run_notebook(notebooks / name, timeout_s=TIMEOUT_S, content=solved_notebook(learner, read_notebook(solutions / name)))
+    solved = runs["solved", course, name].result()
     failing = [names for index, names in checks.items() if not solved.passed(index)]
     assert not failing and solved.returncode == 0, f"check cells fail once solved: {failing}\n{_describe(solved)}"
     assert solved.passed_exercises == {name for names in checks.values() for name in names}
