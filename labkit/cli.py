@@ -44,8 +44,12 @@ def _cmd_release(args: argparse.Namespace) -> int:
 
 def _cmd_grade(args: argparse.Namespace) -> int:
     from labkit.course.grade import grade
+    from labkit.course.seal import SealLimits
 
-    return grade(args.submissions, out=args.out, timeout_s=args.timeout)
+    defaults = SealLimits()
+    limits = SealLimits(memory_mb=args.memory or defaults.memory_mb, processes=args.processes or defaults.processes)
+    return grade(args.submissions, out=args.out, timeout_s=args.timeout, jobs=args.jobs, limits=limits,
+                 require_sealed=args.require_sealed)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -156,6 +160,13 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("submissions")
     grade.add_argument("--out", default=None, help="write the table as CSV here")
     grade.add_argument("--timeout", type=float, default=600, metavar="S", help="time limit per notebook")
+    grade.add_argument("--jobs", type=int, default=None, metavar="N", help="notebooks graded at a time (default: one per CPU, at most 4)")
+    grade.add_argument("--memory", type=int, default=None, metavar="MB",
+                       help="memory of each sealed notebook run, all its processes together (default: 4096)")
+    grade.add_argument("--processes", type=int, default=None, metavar="N",
+                       help="processes and threads of each sealed notebook run (default: 2048)")
+    grade.add_argument("--require-sealed", action="store_true",
+                       help="fail instead of grading unsealed where submissions cannot be sealed (no usable bubblewrap)")
     grade.set_defaults(func=_cmd_grade)
 
     lab = sub.add_parser("lab", help="start JupyterLab on the course")

@@ -11,11 +11,19 @@ one sharing most check-cell ids); a released check cell whose id is missing from
 submission, or whose source differs, marks the exercise ``tampered`` and flags the learner.
 The table's columns are the released notebooks' exercises plus any other a submission checks;
 ``missing`` means the learner handed in no check cell for it.
+
+Every run is sealed where bubblewrap can do it (`labkit.course.seal`): it sees only its copy of
+its learner's folder, so no submission can read or change another, the grader, or the table; what
+the grader reads (per-cell results, progress) is collected from that copy once the run and all its
+processes are gone. Elsewhere runs are not sealed, with a warning (or, with `require_sealed`, an
+error). The CSV is written once, at the end, atomically (a temporary file beside it, then
+`os.replace`).
 """
 from __future__ import annotations
 
 import csv
 import os
+import tempfile
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,6 +38,7 @@ from labkit.course.notebook import (
     read_notebook,
     same_source,
 )
+from labkit.course.seal import Seal, SealLimits, find_seal
 from labkit.course.workspace import course_root
 from labkit.errors import LabkitError
 
@@ -89,9 +98,16 @@ class GradeTable:
         return [header, *body]
 
     def write_csv(self, path: Path) -> None:
+        """Write the table to `path` in one step: a temporary file in its folder, then `os.replace`."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w", newline="", encoding="utf-8") as file:
-            csv.writer(file).writerows(self.rows())
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", newline="", encoding="utf-8") as file:
+                csv.writer(file).writerows(self.rows())
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
 
     def __str__(self) -> str:
         rows = [["learner", *self.exercises, "passed"]]
@@ -151,8 +167,10 @@ def _tampering(nb: Notebook, checks: dict[str, ReleasedCheck]) -> dict[str, str]
     return found
 
 
-def grade_notebook(path: Path, label: str, released: ReleasedNotebooks | None, timeout_s: float) -> NotebookGrade:
-    """Run one submitted notebook and grade its exercises; `label` names it in flags."""
+def grade_notebook(
+    path: Path, label: str, released: ReleasedNotebooks | None, timeout_s: float, seal: Seal | None = None
+) -> NotebookGrade:
+    """Run one submitted notebook (sealed with `seal`) and grade its exercises; `label` names it in flags."""
     result = NotebookGrade()
     try:
         nb = read_notebook(path)
@@ -164,7 +182,7 @@ def grade_notebook(path: Path, label: str, released: ReleasedNotebooks | None, t
     if not checks and counterpart is None:
         return result
     cleared = dict(nb, cells=[dict(cell, outputs=[], execution_count=None) if cell.get("cell_type") == "code" else cell for cell in nb["cells"]])
-    run = run_notebook(path, timeout_s=timeout_s, content=cleared)
+    run = run_notebook(path, timeout_s=timeout_s, content=cleared, seal=seal)
     for index, cell in checks.items():
         for name in check_names(cell["source"]):
             ok = run.passed(index) and name in run.passed_exercises
@@ -203,9 +221,9 @@ def _released_folder(released: str | Path | None) -> Path | None:
 
 
 def grade_submissions(
-    submissions: Path, timeout_s: float, released: Path | None, jobs: int | None = None
+    submissions: Path, timeout_s: float, released: Path | None, jobs: int | None = None, seal: Seal | None = None
 ) -> GradeTable:
-    """Grade every learner folder in `submissions` (see the module docstring for the layout)."""
+    """Grade every learner folder in `submissions` (see the module docstring for the layout), each run sealed with `seal`."""
     if not submissions.is_dir():
         raise GradeError(f"no submissions folder at {submissions}: expected one folder per learner holding their notebooks")
     for loose in sorted(submissions.glob("*.ipynb")):
@@ -221,7 +239,7 @@ def grade_submissions(
     def run(item: tuple[str, Path]) -> NotebookGrade:
         learner, path = item
         label = f"{learner}/{path.relative_to(submissions / learner)}"
-        result = grade_notebook(path, label, checks, timeout_s)
+        result = grade_notebook(path, label, checks, timeout_s, seal)
         passed = sum(status == PASS for status in result.statuses.values())
         print(f"graded {label}: {passed}/{len(result.statuses)} passed{' (flagged)' if result.flags else ''}", flush=True)
         return result
@@ -236,6 +254,20 @@ def grade_submissions(
     return GradeTable(exercises, [_learner_grade(learner, grades) for learner, grades in by_learner.items()])
 
 
+def _seal(limits: SealLimits, require_sealed: bool) -> Seal | None:
+    """The Seal for this machine, saying how its limits hold; None (with a warning) when there is none."""
+    found = find_seal(limits)
+    if isinstance(found, str):
+        if require_sealed:
+            raise GradeError(f"submissions cannot be sealed here: {found}")
+        print(f"warning: submissions are NOT sealed ({found}): each notebook can read and change whatever the grader can, "
+              "other submissions and the grades included; use --require-sealed to refuse this")
+        return None
+    print("submissions sealed: each notebook runs in a sandbox of its own, "
+          "seeing nothing but a copy of its learner's folder; " + "; ".join(found.limits_held))
+    return found
+
+
 def grade(
     submissions: str | Path,
     out: str | Path | None = None,
@@ -243,14 +275,18 @@ def grade(
     *,
     released: str | Path | None = None,
     jobs: int | None = None,
+    limits: SealLimits = SealLimits(),
+    require_sealed: bool = False,
 ) -> int:
     """Grade every learner folder in `submissions`; print the table, write it as CSV to `out` if given.
 
     `released` is the folder of released notebooks used to spot tampered check cells (default:
-    the course's notebooks/); `jobs` notebooks run at a time (default: one per CPU, at most 4).
+    the course's notebooks/); `jobs` notebooks run at a time (default: one per CPU, at most 4);
+    `limits` bound each sealed run; `require_sealed` raises GradeError where runs cannot be sealed.
     Returns the exit code, 0.
     """
-    table = grade_submissions(Path(submissions), timeout_s, _released_folder(released), jobs)
+    seal = _seal(limits, require_sealed)
+    table = grade_submissions(Path(submissions), timeout_s, _released_folder(released), jobs, seal)
     print()
     print(table)
     if out is not None:

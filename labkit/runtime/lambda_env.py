@@ -1,4 +1,4 @@
-"""The environment variables Lambda sets in an execution environment, and per-invoke ids."""
+"""The environment variables Lambda sets in an execution environment, per-invoke ids, and the credentials labkit gives out."""
 from __future__ import annotations
 
 import os
@@ -6,6 +6,7 @@ import time
 import uuid
 
 from labkit.runtime.config import FunctionConfig
+from labkit.security import sessions
 
 # Credentials of the local AWS: Lambda always gives a function its role's credentials.
 LOCAL_CREDENTIALS = {
@@ -13,6 +14,13 @@ LOCAL_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "labkit/local/secret/key/not/a/real/one0000",
     "AWS_SESSION_TOKEN": "labkit-local-session-token",
 }
+
+
+def known_secret(access_key_id: str, token: str | None) -> str | None:
+    """The secret key of credentials labkit gave out (the local ones, or a role session's), or None."""
+    if access_key_id == LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"]:
+        return LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"] if token == LOCAL_CREDENTIALS["AWS_SESSION_TOKEN"] else None
+    return sessions.secret_key(access_key_id, token)
 
 
 def log_stream_name(version: str = "$LATEST", now: float | None = None) -> str:

@@ -4,8 +4,10 @@
 environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`). The session
 token carries the role and session name, signed with a key made when this process started, so
 `identify(token)` tells the local AWS whose request it is without any shared table, and a token
-cannot be forged by editing it. Tokens from another process (a restarted `labkit serve`) are
-not recognised: those requests are treated like the learner's own.
+cannot be forged by editing it. The secret key is derived from the key id and the token with the
+same key, so `secret_key(key id, token)` gives it back to check a request's SigV4 signature.
+Tokens from another process (a restarted `labkit serve`) are not recognised: those requests are
+treated like the learner's own.
 """
 from __future__ import annotations
 
@@ -47,14 +49,28 @@ def _sign(payload: bytes) -> str:
     return hmac.new(_SIGNING_KEY, payload, hashlib.sha256).hexdigest()[:32]
 
 
+def _secret(access_key_id: str, token: str) -> str:
+    digest = hmac.new(_SIGNING_KEY, f"secret\0{access_key_id}\0{token}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:40]
+
+
 def issue(role_arn: str, session_name: str) -> dict[str, str]:
     """Fresh credentials of `role_arn` for `session_name` (Lambda uses the function's name)."""
     payload = base64.urlsafe_b64encode(json.dumps([role_arn, session_name]).encode()).decode()
+    access_key_id = "ASIA" + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(16))
+    token = f"{TOKEN_PREFIX}{payload}.{_sign(payload.encode())}"
     return {
-        "AWS_ACCESS_KEY_ID": "ASIA" + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(16)),
-        "AWS_SECRET_ACCESS_KEY": secrets.token_urlsafe(30)[:40],
-        "AWS_SESSION_TOKEN": f"{TOKEN_PREFIX}{payload}.{_sign(payload.encode())}",
+        "AWS_ACCESS_KEY_ID": access_key_id,
+        "AWS_SECRET_ACCESS_KEY": _secret(access_key_id, token),
+        "AWS_SESSION_TOKEN": token,
     }
+
+
+def secret_key(access_key_id: str, token: str | None) -> str | None:
+    """The secret key `issue` gave with this key id and token, or None when the token was not issued here."""
+    if token is None or identify(token) is None:
+        return None
+    return _secret(access_key_id, token)
 
 
 def identify(token: str | None) -> RoleSession | None:

@@ -1,8 +1,11 @@
 """The local AWS's single-port HTTP/1.1 server: Lambda's requests to a ServiceApp, the rest to a WSGI app.
 
 One listening socket on loopback; one thread per connection (keep-alive, TCP_NODELAY,
-`Expect: 100-continue`, chunked request bodies). Each request is routed by
-`labkit.service.routing.service_of`: Lambda's go to the injected `ServiceApp` as an
+`Expect: 100-continue`, chunked request bodies). A body over its route's bound
+(`labkit.service.body_limits`) is refused from its Content-Length alone (or as soon as a chunked
+body passes it): AWS's answer at once, then the connection is closed, the body unread; a body
+that stops arriving ends with the connection when it has been idle for `idle_timeout_s`. Each
+request is routed by `labkit.service.routing.service_of`: Lambda's go to the injected `ServiceApp` as an
 `HttpRequest`; every other one is handed, in-process, to the injected WSGI application (the
 embedded moto server) with a complete WSGI environ. Responses are sent with a Content-Length.
 
@@ -11,7 +14,6 @@ The server knows nothing of moto or of the Lambda service: both are given to it.
 from __future__ import annotations
 
 import io
-import json
 import logging
 import selectors
 import socket
@@ -22,9 +24,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, BinaryIO, Protocol, cast
 from urllib.parse import parse_qs, unquote
-from xml.sax.saxutils import escape
 
 from labkit.aws.embedded.app import UnknownServiceError
+from labkit.service.body_limits import body_limit
+from labkit.service.error_shapes import aws_error_body
 from labkit.service.routing import LAMBDA, service_of
 from labkit.service.wire import HttpRequest, HttpResponse, ServiceApp
 
@@ -45,6 +48,20 @@ class Refusal(Protocol):
     def headers(self) -> dict[str, str]: ...
 
 
+class BodyBound(Protocol):
+    """The bound on a request's body (e.g. `labkit.service.body_limits.BodyLimit`), and the answer past it."""
+
+    @property
+    def max_bytes(self) -> int: ...
+
+    def refusal(self, size: int | None, headers: Mapping[str, str]) -> Refusal:
+        """The answer to a body of `size` bytes (None: chunked, size unknown yet)."""
+        ...
+
+
+BoundOf = Callable[[str, str, Mapping[str, str]], BodyBound]
+"""`(method, target, headers) -> the bound on the body` of a request whose headers have arrived."""
+
 Authorizer = Callable[[str, str, Mapping[str, str], bytes, str], "Refusal | None"]
 """`(method, target, headers, body, client address) -> None` to serve the request, or the answer that refuses it."""
 
@@ -56,6 +73,8 @@ name has an underscore; an application that needs them (S3 metadata) finds them 
 """
 
 _MAX_LINE = 64 * 1024
+_READ_PIECE = 1024 * 1024  # a body is read in pieces: memory follows what arrives, not what Content-Length claims
+_LINGER_S = 1.0  # after refusing a body: how long what the client still sends is discarded, so it reads the answer
 _MAX_HEADERS = 200
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _NO_BODY_STATUSES = frozenset({204, 304})
@@ -82,6 +101,14 @@ class BadRequest(Exception):
         self.status = status
 
 
+class BodyTooLarge(Exception):
+    """A request's body is over its route's bound: `refusal` is the answer, and the connection ends unread."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(f"request body over the bound ({refusal.status})")
+        self.refusal = refusal
+
+
 class _Request:
     """One parsed request (internal: the server's own record, before routing)."""
 
@@ -106,8 +133,11 @@ class _Request:
         self.keep_alive = keep_alive
 
 
-def _read_request(rfile: BinaryIO, sock: socket.socket) -> _Request | None:
-    """Read one request from a connection; None when the client closed it between requests."""
+def _read_request(rfile: BinaryIO, sock: socket.socket, bound_of: BoundOf) -> _Request | None:
+    """Read one request from a connection; None when the client closed it between requests (or inside the body).
+
+    Raises BodyTooLarge, before reading the body, when its Content-Length is over `bound_of`'s bound.
+    """
     line = rfile.readline(_MAX_LINE + 1)
     while line in (b"\r\n", b"\n"):  # tolerated before a request line (RFC 9112 2.2)
         line = rfile.readline(_MAX_LINE + 1)
@@ -145,11 +175,12 @@ def _read_request(rfile: BinaryIO, sock: socket.socket) -> _Request | None:
     else:
         keep_alive = "close" not in connection
 
+    bound = bound_of(method, target, headers)
     transfer = headers.get("transfer-encoding")
     if transfer is not None and "chunked" in transfer.lower():
         if headers.get("expect", "").lower() == "100-continue":
             sock.sendall(_CONTINUE)
-        body = _read_chunked(rfile)
+        body = _read_chunked(rfile, bound, headers)
     else:
         try:
             length = int(headers.get("content-length") or 0)
@@ -157,20 +188,32 @@ def _read_request(rfile: BinaryIO, sock: socket.socket) -> _Request | None:
             raise BadRequest(400, "invalid Content-Length") from None
         if length < 0:
             raise BadRequest(400, "invalid Content-Length")
+        if length > bound.max_bytes:
+            raise BodyTooLarge(bound.refusal(length, headers))
         if length:
             if headers.get("expect", "").lower() == "100-continue":
                 sock.sendall(_CONTINUE)
-            body = rfile.read(length)
-            if len(body) < length:
-                return None
+            pieces = []
+            remaining = length
+            while remaining:
+                piece = rfile.read(min(remaining, _READ_PIECE))
+                if not piece:
+                    return None
+                pieces.append(piece)
+                remaining -= len(piece)
+            body = b"".join(pieces)
         else:
             body = b""
     return _Request(method, target, version, headers, raw_headers, body, keep_alive)
 
 
-def _read_chunked(rfile: BinaryIO) -> bytes:
-    """The body of a request sent with `Transfer-Encoding: chunked`, de-chunked (trailers dropped)."""
+def _read_chunked(rfile: BinaryIO, bound: BodyBound, headers: Mapping[str, str]) -> bytes:
+    """The body of a request sent with `Transfer-Encoding: chunked`, de-chunked (trailers dropped).
+
+    Raises BodyTooLarge as soon as a chunk's size would take the body over `bound`.
+    """
     chunks: list[bytes] = []
+    total = 0
     while True:
         line = rfile.readline(_MAX_LINE + 1)
         if not line:
@@ -179,6 +222,9 @@ def _read_chunked(rfile: BinaryIO) -> bytes:
             size = int(line.split(b";", 1)[0].strip(), 16)
         except ValueError:
             raise BadRequest(400, "invalid chunk size") from None
+        total += size
+        if total > bound.max_bytes:
+            raise BodyTooLarge(bound.refusal(None, headers))
         if size == 0:
             while True:  # optional trailer fields, then the final CRLF
                 trailer = rfile.readline(_MAX_LINE + 1)
@@ -191,16 +237,19 @@ def _read_chunked(rfile: BinaryIO) -> bytes:
         rfile.readline(_MAX_LINE + 1)  # the CRLF after the chunk's data
 
 
-def aws_error_body(headers: Mapping[str, str], code: str, message: str, *, sender: bool = False) -> tuple[str, bytes]:
-    """An error as the request's protocol carries it, so any AWS SDK reads its code and message:
-    JSON for JSON protocols (``X-Amz-Target`` or a JSON content type), else query/REST XML."""
-    content_type = headers.get("content-type", "")
-    if "x-amz-target" in headers or "json" in content_type:
-        return "application/x-amz-json-1.1", json.dumps({"__type": code, "message": message}).encode()
-    fault = "Sender" if sender else "Receiver"
-    text = f"<ErrorResponse><Error><Type>{fault}</Type><Code>{escape(code)}</Code><Message>{escape(message)}</Message>" \
-           "</Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
-    return "text/xml", text.encode()
+def _origin_form(target: str) -> tuple[str | None, str]:
+    """(the host an absolute-form target names, or None; the target as `/path?query`)."""
+    if target[0] == "/" or "://" not in target:
+        return None, target
+    host, slash, tail = target.partition("://")[2].partition("/")
+    return host, slash + tail if slash else "/"
+
+
+def _path_and_query(target: str) -> tuple[str, str, str, dict[str, list[str]]]:
+    """(raw path, decoded path, query string, parsed query) of an origin-form target."""
+    raw_path, _, query_string = target.partition("?")
+    path = unquote(raw_path) if "%" in raw_path else raw_path
+    return raw_path, path, query_string, parse_qs(query_string, keep_blank_values=True) if query_string else {}
 
 
 def _encode_header(name: str, value: Any) -> bytes:
@@ -392,6 +441,29 @@ class ServiceServer:
             pass
         sock.close()
 
+    def _body_bound(self, method: str, target: str, headers: Mapping[str, str]) -> BodyBound:
+        """The bound on a request's body: its route's (`labkit.service.body_limits`)."""
+        _, path, _, query = _path_and_query(_origin_form(target)[1])
+        return body_limit(self._router(method, path, headers, query), method, path, headers)
+
+    @staticmethod
+    def _refuse_body(sock: socket.socket, refusal: Refusal) -> None:
+        """Answer a body over its bound, then end the connection: nothing more is read into memory. What the
+        client still sends meanwhile is discarded for up to `_LINGER_S`, so that closing with unread data (a
+        TCP reset) does not destroy the answer before the client reads it."""
+        head = [_STATUS_LINES.get(refusal.status) or _status_line(refusal.status)]
+        head += [_encode_header(name, value) for name, value in refusal.headers.items()]
+        head.append(f"Content-Length: {len(refusal.body)}\r\nConnection: close\r\n\r\n".encode("latin-1"))
+        sock.sendall(b"".join(head) + refusal.body)
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(_LINGER_S)
+        deadline = time.monotonic() + _LINGER_S
+        try:
+            while time.monotonic() < deadline and sock.recv(_READ_PIECE):
+                pass
+        except OSError:
+            pass
+
     def _close_idle(self) -> None:
         """Close the connections that have waited longer than `idle_timeout_s` for their next request."""
         cutoff = time.monotonic() - self.idle_timeout_s
@@ -409,13 +481,16 @@ class ServiceServer:
                 with self._lock:
                     self._idle[sock] = time.monotonic()
                 try:
-                    request = _read_request(rfile, sock)
+                    request = _read_request(rfile, sock, self._body_bound)
                 except BadRequest as exc:
                     body = f"{exc}\n".encode()
                     head = _STATUS_LINES.get(exc.status) or _status_line(exc.status)
                     sock.sendall(
                         head + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode("latin-1") + body
                     )
+                    return
+                except BodyTooLarge as exc:
+                    self._refuse_body(sock, exc.refusal)
                     return
                 finally:
                     with self._lock:
@@ -441,21 +516,14 @@ class ServiceServer:
 
     # ----------------------------------------------------------------- dispatch
     def _respond(self, request: _Request, address: Any) -> bytes:
-        target = request.target
-        host_override = None
-        if target[0] != "/" and "://" in target:  # absolute-form request target
-            _, _, rest = target.partition("://")
-            host_override, slash, tail = rest.partition("/")
-            target = slash + tail if slash else "/"
+        host_override, target = _origin_form(request.target)
         if self.authorizer is not None:
             refusal = self.authorizer(request.method, target, request.headers, request.body, address[0])
             if refusal is not None:
                 parts = [_STATUS_LINES.get(refusal.status) or _status_line(refusal.status)]
                 parts += [_encode_header(name, value) for name, value in refusal.headers.items()]
                 return self._finish(parts, False, request, refusal.status, refusal.body)
-        raw_path, _, query_string = target.partition("?")
-        path = unquote(raw_path) if "%" in raw_path else raw_path
-        query = parse_qs(query_string, keep_blank_values=True) if query_string else {}
+        raw_path, path, query_string, query = _path_and_query(target)
         if self._router(request.method, path, request.headers, query) == LAMBDA:
             return self._call_lambda(request, path, query)
         return self._call_wsgi(request, target, raw_path, path, query_string, host_override, address)

@@ -17,11 +17,16 @@ As on AWS:
   function: 500.
 - No answer within the integration timeout: 504 ``Endpoint request timed out`` (REST) or 503
   ``Service Unavailable`` (HTTP API); the function runs on.
+- A body over the payload quota (API Gateway: 10 MB; a function URL: Lambda's 6 MB invoke) is
+  refused from its Content-Length: 413 ``Request Entity Too Large``, unread.
 - ``rate_limit`` / ``burst_limit`` throttle with a token bucket: 429 ``Too Many Requests``.
 - Auth, shown locally: ``api_key_required`` routes want an ``x-api-key`` from ``api_keys``
   (403 ``Forbidden``); an ``authorizer`` callable gets the request's headers and returns the
   authorizer context, or None for 401 ``Unauthorized``; ``auth_type="AWS_IAM"`` function URLs want
-  a SigV4 ``Authorization`` header (403 ``Forbidden``; the signature is not verified locally).
+  a valid SigV4 signature for the service ``lambda`` by credentials labkit gave out (the local ones
+  or a function's role session, `labkit.runtime.lambda_env.known_secret`), else 403 with AWS's
+  body (``{"Message":"Forbidden"}`` unsigned; the signer's message otherwise) and labkit's reason
+  in a log line.
 
 Every request is recorded in ``api.log`` (time, route, status, latency), for pictures.
 """
@@ -42,6 +47,10 @@ from urllib.parse import parse_qsl, unquote
 
 from labkit.errors import ConfigurationError
 from labkit.events.apigateway import DEFAULT_STAGE_V1, function_url, http_v2, rest_v1
+from labkit.runtime import limits
+from labkit.runtime.lambda_env import known_secret
+from labkit.security import sigv4
+from labkit.service.body_limits import TooLarge
 from labkit.service.exceptions import LambdaServiceError
 from labkit.service.models import parse_function_ref
 from labkit.service.server import ServiceServer, _Request, _status_line
@@ -64,6 +73,7 @@ KINDS = {"rest": "1.0", "http": "2.0", "url": "2.0"}
 # How long API Gateway waits for the function by default (the most it allows without a quota
 # increase); a function URL waits as long as the function may run.
 INTEGRATION_TIMEOUT_S: dict[str, float | None] = {"rest": 29.0, "http": 30.0, "url": None}
+PAYLOAD_MAX_BYTES = {"rest": 10 * 1024 * 1024, "http": 10 * 1024 * 1024, "url": limits.SYNC_REQUEST_MAX_BYTES}
 LOG = logging.getLogger("labkit.triggers")
 Authorizer = Callable[[dict[str, str]], "Mapping[str, Any] | None"]
 _TEXT_TYPES = ("text/", "application/json", "application/javascript", "application/xml", "+json", "+xml", "form-urlencoded")
@@ -329,7 +339,7 @@ class ApiGateway:
         route, params = found
         if self.bucket is not None and not self.bucket.take():
             return gateway_error(429, "Too Many Requests"), route.key
-        denied = self._check_auth(route, lower)
+        denied = self._check_auth(route, method, target, lower, body)
         if denied is not None:
             return denied, route.key
         authorizer = route.options.get("authorizer")
@@ -342,12 +352,21 @@ class ApiGateway:
         answer = self._invoke(route.target, json.dumps(event).encode())
         return (decorate(self.cors, lower, answer) if self.cors else answer), route.key
 
-    def _check_auth(self, route: Route, headers: dict[str, str]) -> HttpAnswer | None:
+    def _check_auth(self, route: Route, method: str, target: str, headers: dict[str, str], body: bytes) -> HttpAnswer | None:
         if route.options.get("api_key_required") and headers.get("x-api-key") not in self.api_keys:
             return gateway_error(403, "Forbidden")
-        if self.auth_type == "AWS_IAM" and not headers.get("authorization", "").startswith("AWS4-HMAC-SHA256 "):
-            return HttpAnswer(403, [("Content-Type", "application/json")], b'{"Message":"Forbidden"}')
-        return None
+        if self.auth_type != "AWS_IAM":
+            return None
+        url = f"http://{headers.get('host', self._server.endpoint_url.partition('://')[2])}{target}"
+        rejection = sigv4.verify(method, url, headers, body, "lambda", known_secret)
+        if rejection is None:
+            return None
+        LOG.warning("function URL %s refused %s %s (403): %s. It takes requests signed (SigV4, service 'lambda') with "
+                    "the credentials of labkit's local AWS or of a function's role, e.g. botocore's SigV4Auth with "
+                    "LocalAws.session().get_credentials()", self.url, method, target, rejection.reason)
+        answer = {"Message": "Forbidden"} if rejection.unsigned else {"message": rejection.message}
+        body = json.dumps(answer, separators=(",", ":")).encode()
+        return HttpAnswer(403, [("Content-Type", "application/json")], body)
 
     def _event(
         self,
@@ -419,6 +438,17 @@ def _media_matches(pattern: str, media: str) -> bool:
     return pattern.endswith("/*") and media.startswith(pattern[:-1])
 
 
+@dataclass(frozen=True)
+class _PayloadBound:
+    """The gateway's payload quota, and API Gateway's 413 past it."""
+
+    max_bytes: int
+
+    def refusal(self, size: int | None, headers: Mapping[str, str]) -> TooLarge:
+        answer = gateway_error(413, "Request Entity Too Large")
+        return TooLarge(answer.status, answer.body, dict(answer.headers))
+
+
 class _GatewayServer(ServiceServer):
     """The single-port server's connection handling (keep-alive, TCP_NODELAY, clean close), answering
     every request with the gateway's answer: headers as received, repeated response headers kept."""
@@ -427,6 +457,9 @@ class _GatewayServer(ServiceServer):
         # Only the connection handling is reused: _respond below replaces the Lambda/WSGI dispatch.
         super().__init__(cast(Any, None), cast(Any, None), host=host, port=port)
         self.gateway = gateway
+
+    def _body_bound(self, method: str, target: str, headers: Mapping[str, str]) -> _PayloadBound:
+        return _PayloadBound(PAYLOAD_MAX_BYTES[self.gateway.kind])
 
     def _respond(self, request: _Request, address: Any) -> bytes:
         source_ip = address[0] if isinstance(address, tuple) else "127.0.0.1"

@@ -50,8 +50,8 @@ def proxy_response(payload: bytes, version: str) -> HttpAnswer:
     if version == "2.0" and not (isinstance(value, dict) and "statusCode" in value):
         if isinstance(value, str):
             return HttpAnswer(200, [("Content-Type", "application/json")], value.encode())
-        body = json.dumps(value, separators=(",", ":")).encode() if value is not None else b""  # compact, as AWS sends it
-        return HttpAnswer(200, [("Content-Type", "application/json")], body)
+        compact = json.dumps(value, separators=(",", ":")).encode() if value is not None else b""  # compact, as AWS sends it
+        return HttpAnswer(200, [("Content-Type", "application/json")], compact)
     if not isinstance(value, dict):
         raise MalformedResponse("the response must be a JSON object with a statusCode")
     status = value.get("statusCode")

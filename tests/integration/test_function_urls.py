@@ -7,10 +7,14 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from labkit.aws.local import LocalAws
 from labkit.aws.waiters import wait_function_ready
+from labkit.security import sessions
 
 ROLE = "arn:aws:iam::123456789012:role/lambda-role"
 APP = """
@@ -19,6 +23,13 @@ def handler(event, context):
             "headers": {"Content-Type": "text/plain"},
             "cookies": ["iam=" + str(bool(event["requestContext"].get("authorizer")))]}
 """
+
+
+def signed(method: str, url: str, credentials: Credentials, body: bytes = b"") -> dict[str, str]:
+    """The headers botocore's SigV4 signer adds for the service `lambda` (as a function URL wants)."""
+    request = AWSRequest(method=method, url=url, data=body)
+    SigV4Auth(credentials, "lambda", "us-east-1").add_auth(request)
+    return dict(request.headers.items())
 
 
 def package() -> bytes:
@@ -60,8 +71,8 @@ def test_function_url_lifecycle_and_requests(aws: LocalAws) -> None:
     updated = lam.update_function_url_config(FunctionName="url-fn", AuthType="AWS_IAM")
     assert updated["AuthType"] == "AWS_IAM" and updated["FunctionUrl"] == url
     assert requests.get(url).status_code == 403  # unsigned
-    signed = requests.get(url, headers={"Authorization": "AWS4-HMAC-SHA256 Credential=AKID/20261123/us-east-1/lambda/aws4_request"})
-    assert signed.status_code == 200 and signed.headers["Set-Cookie"] == "iam=True"
+    answer = requests.get(url, headers=signed("GET", url, aws.session().get_credentials()))
+    assert answer.status_code == 200 and answer.headers["Set-Cookie"] == "iam=True"
 
     stored = lam.get_function_url_config(FunctionName="url-fn")
     assert stored["AuthType"] == "AWS_IAM" and stored["Cors"]["AllowOrigins"] == ["https://app.example"]
@@ -92,3 +103,42 @@ def test_bad_auth_type_and_missing_function(aws: LocalAws) -> None:
         "enum value set: [NONE, AWS_IAM]"
     )
     lam.delete_function(FunctionName="url-bad")
+
+
+def test_aws_iam_function_urls_check_the_signature(aws: LocalAws, caplog: pytest.LogCaptureFixture) -> None:
+    lam = aws.client("lambda")
+    lam.create_function(FunctionName="url-iam", Runtime="python3.12", Role=ROLE, Handler="app.handler",
+                        Code={"ZipFile": package()})
+    wait_function_ready(lam, "url-iam")
+    url = lam.create_function_url_config(FunctionName="url-iam", AuthType="AWS_IAM")["FunctionUrl"] + "path?q=1"
+    local = aws.session().get_credentials()
+    role = sessions.issue(ROLE, "url-iam")  # what a function gets: its role's session
+    role_credentials = Credentials(role["AWS_ACCESS_KEY_ID"], role["AWS_SECRET_ACCESS_KEY"], role["AWS_SESSION_TOKEN"])
+
+    right = requests.post(url, data=b'{"a": 1}', headers=signed("POST", url, local, b'{"a": 1}'))
+    assert right.status_code == 200 and right.text == "/path $default"
+    assert requests.get(url, headers=signed("GET", url, role_credentials)).status_code == 200
+
+    wrong_secret = Credentials(local.access_key, "not-the-secret-key", local.token)
+    refused = requests.get(url, headers=signed("GET", url, wrong_secret))
+    assert refused.status_code == 403
+    assert refused.json() == {"message": "The request signature we calculated does not match the signature you "
+                              "provided. Check your AWS Secret Access Key and signing method. Consult the service "
+                              "documentation for details."}
+    assert "the signature is not that of the secret key" in caplog.text
+    other_body = requests.post(url, data=b'{"a": 2}', headers=signed("POST", url, local, b'{"a": 1}'))
+    assert other_body.status_code == 403
+
+    unknown = requests.get(url, headers=signed("GET", url, Credentials("AKIAUNKNOWN000000000", "secret")))
+    assert unknown.status_code == 403
+    assert unknown.json() == {"message": "The security token included in the request is invalid."}
+
+    stale = signed("GET", url, local)
+    stale["X-Amz-Date"] = "20200101T000000Z"
+    expired = requests.get(url, headers=stale)
+    assert expired.status_code == 403 and expired.json()["message"].startswith("Signature expired: 20200101T000000Z")
+    no_date = {name: value for name, value in signed("GET", url, local).items() if name != "X-Amz-Date"}
+    assert requests.get(url, headers=no_date).json() == {
+        "message": "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."}
+    assert requests.get(url).json() == {"Message": "Forbidden"}
+    lam.delete_function(FunctionName="url-iam")

@@ -1,6 +1,7 @@
 """The process backend's sandbox (bubblewrap, no root): each of Lambda's guarantees, and the fallback without bwrap."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import pytest
 
 import labkit
 from labkit.runtime.backends import bwrap, pids_cgroup
-from labkit.runtime.backends.guarantees import SANDBOXING
+from labkit.runtime.backends.guarantees import HOST_PROCESSES_HIDDEN, SANDBOXING
 from labkit.runtime.environment import ExecutionEnvironment
 
 CodeMaker = Callable[..., Path]
@@ -199,3 +200,51 @@ def test_cgroups_left_by_a_killed_labkit_are_removed_and_live_ones_kept(sandboxe
         for folder in (orphan, live):
             if folder.exists():
                 folder.rmdir()
+
+
+ENVIRON_WALKER = """
+import json
+import os
+def handler(event, context):
+    found, readable = [], 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as environ:
+                variables = environ.read().split(b"\\0")
+        except OSError:
+            continue
+        readable += 1
+        found += [f"{pid}: {item.decode(errors='replace')}" for item in variables if event["marker"].encode() in item]
+    return {"readable": readable, "found": found}
+"""
+LAUNCHER = """
+import json, sys, labkit
+with labkit.Function("app.handler", code=sys.argv[1], backend="process") as fn:
+    inv = fn.invoke({"marker": sys.argv[2]})
+print(json.dumps([inv.result, inv.error]))
+"""
+
+
+@pytest.mark.parametrize("with_bwrap", [True, False], ids=["sandbox", "without-bwrap"])
+def test_a_handler_reads_no_variable_of_labkit_s_own_process(
+    make_code: CodeMaker, monkeypatch: pytest.MonkeyPatch, with_bwrap: bool
+) -> None:
+    """labkit runs in a process started with a unique marker (and a secret key) in its environment; a handler
+    that reads every /proc/<pid>/environ it can must find neither, or `labkit doctor` must say it can."""
+    if not with_bwrap:
+        monkeypatch.setenv("PATH", os.path.dirname(sys.executable))  # the interpreter's folder, without bwrap
+    elif SANDBOXING.current().bwrap is None:
+        pytest.skip(f"no sandbox here: {SANDBOXING.current().problem}")
+    held = {g.what: g.held for g in SANDBOXING.current().guarantees()}[HOST_PROCESSES_HIDDEN]
+    assert held is with_bwrap
+    marker = f"labkit-test-marker-{os.getpid()}-{time.monotonic_ns()}"
+    env = {**os.environ, "LABKIT_TEST_MARKER": marker, "AWS_SECRET_ACCESS_KEY": f"secret-{marker}"}
+    done = subprocess.run([sys.executable, "-c", LAUNCHER, str(make_code(app=ENVIRON_WALKER)), marker], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    result, error = json.loads(done.stdout.strip().splitlines()[-1])
+    assert error is None and result["readable"] >= 1, (result, error)  # it read its own environment at least
+    if held:
+        assert result["found"] == [], "the handler read the environment of labkit's own process"
+    else:  # what doctor says is so: without the sandbox the handler does read labkit's variables
+        assert any(f"secret-{marker}" in item for item in result["found"]), result

@@ -5,7 +5,7 @@ import botocore.session
 import pytest
 from botocore.parsers import create_parser
 
-from labkit.service.server import aws_error_body
+from labkit.service.error_shapes import aws_error_body
 
 CASES = [  # service, operation, the request's headers
     ("dynamodb", "ListTables", {"x-amz-target": "DynamoDB_20120810.ListTables",

@@ -26,7 +26,7 @@ MARKER_VARIABLE = "TMPDIR"
 """Set on bwrap only (unset inside): `labkit clean` finds a dead labkit's environments by it."""
 
 _SYSTEM_PATHS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-_NAMESPACES = ("--unshare-user", "--unshare-pid", "--unshare-ipc", "--die-with-parent")
+NAMESPACES = ("--unshare-user", "--unshare-pid", "--unshare-ipc", "--die-with-parent")
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,8 @@ def find() -> str | None:
 
 def command(bwrap: str, layout: Layout, argv: list[str]) -> list[str]:
     """bwrap's arguments to run argv (with cwd /var/task) in a sandbox laid out as `layout` says."""
-    args = [bwrap, *_NAMESPACES, *_system_binds()]
-    args += _scratch_mounts(layout.tmp_mb)  # first: host paths below /tmp (a venv, say) are bound into it
+    args = [bwrap, *NAMESPACES, *system_binds()]
+    args += scratch_mounts(layout.tmp_mb)  # first: host paths below /tmp (a venv, say) are bound into it
     for path in layout.host_paths:
         args += ["--ro-bind", str(path), str(path)]
     args += ["--ro-bind", str(layout.code), TASK_ROOT, "--ro-bind", str(layout.runtime_dir), RUNTIME_DIR]
@@ -70,7 +70,7 @@ def probe(bwrap: str) -> str | None:
     """None when bwrap can build the sandbox here; otherwise why not."""
     try:
         done = subprocess.run(
-            [bwrap, *_NAMESPACES, *_system_binds(), *_scratch_mounts(1), "--", "true"],
+            [bwrap, *NAMESPACES, *system_binds(), *scratch_mounts(1), "--", "true"],
             capture_output=True, text=True, timeout=10,
         )
     except (OSError, subprocess.SubprocessError) as exc:
@@ -81,10 +81,11 @@ def probe(bwrap: str) -> str | None:
     return None
 
 
-def interpreter_paths(packages: set[Path]) -> tuple[Path, ...]:
-    """The folders the runtime needs at their own paths: this interpreter's prefixes and the runtime's packages' folders."""
+def interpreter_paths(packages: set[Path], folders: tuple[Path, ...] = ()) -> tuple[Path, ...]:
+    """The folders the runtime needs at their own paths: this interpreter's prefixes, the runtime's packages'
+    folders and `folders` themselves, each left out when a system folder or another of them holds it."""
     candidates = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
-    candidates |= {package.parent.resolve() for package in packages}
+    candidates |= {package.parent.resolve() for package in packages} | {folder.resolve() for folder in folders}
     covered = [Path(p) for p in _SYSTEM_PATHS]
     kept: list[Path] = []
     for path in sorted(candidates, key=lambda p: len(p.parts)):
@@ -93,7 +94,8 @@ def interpreter_paths(packages: set[Path]) -> tuple[Path, ...]:
     return tuple(kept)
 
 
-def _system_binds() -> list[str]:
+def system_binds() -> list[str]:
+    """The host's system folders, read-only at their own paths (symbolic links, such as /bin on merged-/usr systems, as links)."""
     args: list[str] = []
     for path in _SYSTEM_PATHS:
         if os.path.islink(path):
@@ -103,5 +105,6 @@ def _system_binds() -> list[str]:
     return args
 
 
-def _scratch_mounts(tmp_mb: int) -> list[str]:
+def scratch_mounts(tmp_mb: int) -> list[str]:
+    """A private tmpfs /tmp of `tmp_mb`, the pid namespace's /proc and a minimal /dev."""
     return ["--perms", "1777", "--size", str(tmp_mb * 1048576), "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]

@@ -15,6 +15,7 @@ from pathlib import Path
 from labkit.runtime import limits
 from labkit.runtime.backends import bwrap, pids_cgroup
 
+HOST_PROCESSES_HIDDEN = "the host's processes hidden"
 INSTALL_BWRAP = "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap)"
 
 
@@ -65,6 +66,10 @@ class Sandboxing:
                       else "sampled every 20 ms, but processes that detach escape it"),
             Guarantee("CPU share proportional to memory", True,
                       f"duty-cycled with SIGSTOP/SIGCONT ({limits.MB_PER_VCPU:,} MB = one vCPU)"),
+            Guarantee(HOST_PROCESSES_HIDDEN, sandboxed,
+                      "a pid namespace with its own /proc: the handler sees its environment's processes only" if sandboxed
+                      else f"{missing}; a handler can read the variables of every process of this user "
+                           "(/proc/<pid>/environ: labkit's and the notebook's, credentials included)"),
             Guarantee("every process ends with its environment", sandboxed,
                       "a pid namespace per environment" if sandboxed
                       else f"{missing}; a process that detaches (setsid) outlives it"),

@@ -11,6 +11,7 @@ import os
 import re
 from pathlib import Path
 
+from labkit.runtime.backends.cgroups import Cgroup, read_text
 from labkit.runtime.scratch import pid_alive
 
 _HIERARCHIES = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup", "/sys/fs/cgroup/unified")
@@ -25,34 +26,16 @@ def hierarchy() -> Path | None:
         procs = candidate / "cgroup.procs"
         if not procs.is_file() or not os.access(procs, os.W_OK):
             continue
-        if candidate.name == "pids" or "pids" in _read(candidate / "cgroup.subtree_control").split():
+        if candidate.name == "pids" or "pids" in read_text(candidate / "cgroup.subtree_control").split():
             return candidate
     return None
 
 
-class PidsCgroup:
+class PidsCgroup(Cgroup):
     """One environment's cgroup, limited to `maximum` tasks."""
 
     def __init__(self, root: Path, env_id: str, maximum: int) -> None:
-        self.path = root / f"labkit-{os.getpid()}-{env_id}"
-        self.path.mkdir()
-        (self.path / "pids.max").write_text(str(maximum))
-        self._procs = str(self.path / "cgroup.procs")
-
-    def join(self) -> None:
-        """Move the calling process into the cgroup (run in the child, before exec)."""
-        fd = os.open(self._procs, os.O_WRONLY)
-        try:
-            os.write(fd, b"0")
-        finally:
-            os.close(fd)
-
-    def remove(self) -> None:
-        """Remove the cgroup once its processes are gone (idempotent)."""
-        try:
-            self.path.rmdir()
-        except OSError:
-            pass
+        super().__init__(root, env_id, {"pids.max": str(maximum)})
 
 
 def remove_orphans() -> int:
@@ -70,10 +53,3 @@ def remove_orphans() -> int:
             except OSError:
                 continue
     return removed
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError:
-        return ""

@@ -229,7 +229,8 @@ class ProcessBackend:
         def limit_child() -> None:
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
             resource.setrlimit(resource.RLIMIT_NOFILE, (limits.FILE_DESCRIPTORS_MAX, limits.FILE_DESCRIPTORS_MAX))
-            resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+            capped = _within_hard_limit(resource.RLIMIT_AS, address_space)
+            resource.setrlimit(resource.RLIMIT_AS, (capped, capped))
             if cgroup is not None:
                 cgroup.join()
 
@@ -303,8 +304,16 @@ class ProcessBackend:
         }
 
 
+def _within_hard_limit(kind: int, value: int) -> int:
+    """`value`, or the current hard limit of `kind` when that is lower (a sealed grading run sets one: see
+    `labkit.course.seal`), since no process may raise its hard limit."""
+    hard = resource.getrlimit(kind)[1]
+    return value if hard == resource.RLIM_INFINITY else min(value, hard)
+
+
 def _runtime_argv(spec: LaunchSpec, nproc: int | None) -> list[str]:
-    """awslambdaric's command line; with nproc, it first lowers RLIMIT_NPROC to it (inside the user namespace).
+    """awslambdaric's command line; with nproc, it first lowers RLIMIT_NPROC to it, or to the hard limit
+    already in force when lower (inside the user namespace).
 
     With ``AWS_LAMBDA_EXEC_WRAPPER`` set, the runtime starts through that script, as Lambda's
     bootstrap does (``exec "$AWS_LAMBDA_EXEC_WRAPPER" <runtime> ...``): a wrapper that is missing
@@ -314,7 +323,9 @@ def _runtime_argv(spec: LaunchSpec, nproc: int | None) -> list[str]:
         argv = [sys.executable, "-S", "-B", "-m", "awslambdaric", spec.handler]
     else:
         bootstrap = (
-            f"import resource, runpy, sys; resource.setrlimit(resource.RLIMIT_NPROC, ({nproc}, {nproc})); "
+            f"import resource, runpy, sys; hard = resource.getrlimit(resource.RLIMIT_NPROC)[1]; "
+            f"n = {nproc} if hard == resource.RLIM_INFINITY else min({nproc}, hard); "
+            "resource.setrlimit(resource.RLIMIT_NPROC, (n, n)); "
             f"sys.path[0] = {bwrap.TASK_ROOT!r}; runpy.run_module('awslambdaric', run_name='__main__', alter_sys=True)"
         )
         argv = [sys.executable, "-S", "-B", "-c", bootstrap, spec.handler]
