@@ -79,24 +79,27 @@ class Governor:
         while not self._stopped:
             sandboxed = self._tree.sandboxed()
             self._sample_memory(sandboxed)
-            wait = IDLE_TICK_S if self._share is None else self._govern(self._share, sandboxed)
-            self._wake.wait(max(wait, self._idle_wait(sandboxed)))
+            cpu = {pid: cpu_ns(pid) for pid in sandboxed}  # one reading per look serves both decisions
+            wait = IDLE_TICK_S if self._share is None else self._govern(self._share, cpu)
+            self._wake.wait(max(wait, self._idle_wait(cpu)))
             self._wake.clear()
 
-    def _idle_wait(self, sandboxed: list[int]) -> float:
-        """0 while the sandbox uses CPU; after looks that found it idle, a wait that doubles up to IDLE_MAX_S."""
-        total = sum(cpu_ns(pid) for pid in sandboxed)
+    def _idle_wait(self, cpu: dict[int, int]) -> float:
+        """0 while the sandbox uses CPU (`cpu`: ns per process now); after looks that found it idle, a wait
+        that doubles up to IDLE_MAX_S."""
+        total = sum(cpu.values())
         if total != self._cpu_total:
             self._cpu_total, self._idle_looks = total, 0
             return 0.0
         self._idle_looks += 1
         return min(IDLE_MAX_S, IDLE_TICK_S * 2 ** self._idle_looks)
 
-    def _govern(self, share: float, sandboxed: list[int]) -> float:
-        """Take what the sandbox used from the bucket, stop it while in debt; return when to look again."""
+    def _govern(self, share: float, cpu: dict[int, int]) -> float:
+        """Take what the sandbox used (`cpu`: ns per process now) from the bucket, stop it while in debt;
+        return when to look again."""
         capacity = share * PERIOD_S
         runtime = self._tree.runtime_pid()
-        used = self._cpu_used(sandboxed)
+        used = self._cpu_used(cpu)
         now = time.monotonic()
         waits = voluntary_switches(runtime) if runtime is not None else 0
         if waits != self._waits:  # it waited for its next event: a fresh bucket
@@ -128,9 +131,8 @@ class Governor:
         self.others_mb = sum(anonymous_mb(pid) for pid in sandboxed if pid != runtime)
         self.others_peak_mb = max(self.others_peak_mb, self.others_mb)
 
-    def _cpu_used(self, sandboxed: list[int]) -> float:
+    def _cpu_used(self, cpu: dict[int, int]) -> float:
         """CPU seconds the sandbox used since the last look (processes that ended meanwhile are lost)."""
-        now = {pid: cpu_ns(pid) for pid in sandboxed}
-        used = sum(max(0, ns - self._seen_cpu.get(pid, 0)) for pid, ns in now.items())
-        self._seen_cpu = now
+        used = sum(max(0, ns - self._seen_cpu.get(pid, 0)) for pid, ns in cpu.items())
+        self._seen_cpu = dict(cpu)
         return used / 1e9
