@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import uuid
@@ -165,14 +164,10 @@ def _probe(seal: Seal) -> str | None:
         seal.prepare(work)
         argv = seal.command(work, [sys.executable, "-c", "import labkit"], {})
         try:
-            with seal.confined() as confine:
-                done = subprocess.run(argv, capture_output=True, text=True, timeout=_PROBE_TIMEOUT_S, preexec_fn=confine)
-        except (OSError, subprocess.SubprocessError) as exc:
+            with seal.confined() as confine:  # its cgroups may not be creatable either
+                return bwrap.trial(seal.bwrap, argv, "the grading sandbox", _PROBE_TIMEOUT_S, confine)
+        except OSError as exc:
             return f"{seal.bwrap} could not run: {exc}"
-    if done.returncode != 0:
-        reason = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
-        return f"{seal.bwrap} cannot build the grading sandbox here ({reason}); user namespaces may be disabled by the kernel"
-    return None
 
 
 def _ro_binds(paths: tuple[Path, ...]) -> list[str]:

@@ -82,7 +82,7 @@ _NO_BODY_STATUSES = frozenset({204, 304})
 log = logging.getLogger(__name__)
 
 
-def _status_line(status: int) -> bytes:
+def _new_status_line(status: int) -> bytes:
     try:
         phrase = HTTPStatus(status).phrase
     except ValueError:
@@ -90,7 +90,17 @@ def _status_line(status: int) -> bytes:
     return f"HTTP/1.1 {status} {phrase}\r\n".encode("latin-1")
 
 
-_STATUS_LINES = {int(s): _status_line(int(s)) for s in HTTPStatus}
+_STATUS_LINES = {int(s): _new_status_line(int(s)) for s in HTTPStatus}
+
+
+def _status_line(status: int) -> bytes:
+    """`HTTP/1.1 <status> <phrase>` with its CRLF (made once for every status HTTPStatus knows)."""
+    return _STATUS_LINES.get(status) or _new_status_line(status)
+
+
+def _refusal_head(refusal: Refusal) -> list[bytes]:
+    """The status line and headers of a refusal's answer, without the framing headers."""
+    return [_status_line(refusal.status), *(_encode_header(name, value) for name, value in refusal.headers.items())]
 
 
 class BadRequest(Exception):
@@ -451,8 +461,7 @@ class ServiceServer:
         """Answer a body over its bound, then end the connection: nothing more is read into memory. What the
         client still sends meanwhile is discarded for up to `_LINGER_S`, so that closing with unread data (a
         TCP reset) does not destroy the answer before the client reads it."""
-        head = [_STATUS_LINES.get(refusal.status) or _status_line(refusal.status)]
-        head += [_encode_header(name, value) for name, value in refusal.headers.items()]
+        head = _refusal_head(refusal)
         head.append(f"Content-Length: {len(refusal.body)}\r\nConnection: close\r\n\r\n".encode("latin-1"))
         sock.sendall(b"".join(head) + refusal.body)
         sock.shutdown(socket.SHUT_WR)
@@ -484,7 +493,7 @@ class ServiceServer:
                     request = _read_request(rfile, sock, self._body_bound)
                 except BadRequest as exc:
                     body = f"{exc}\n".encode()
-                    head = _STATUS_LINES.get(exc.status) or _status_line(exc.status)
+                    head = _status_line(exc.status)
                     sock.sendall(
                         head + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode("latin-1") + body
                     )
@@ -520,9 +529,7 @@ class ServiceServer:
         if self.authorizer is not None:
             refusal = self.authorizer(request.method, target, request.headers, request.body, address[0])
             if refusal is not None:
-                parts = [_STATUS_LINES.get(refusal.status) or _status_line(refusal.status)]
-                parts += [_encode_header(name, value) for name, value in refusal.headers.items()]
-                return self._finish(parts, False, request, refusal.status, refusal.body)
+                return self._finish(_refusal_head(refusal), False, request, refusal.status, refusal.body)
         raw_path, path, query_string, query = _path_and_query(target)
         if self._router(request.method, path, request.headers, query) == LAMBDA:
             return self._call_lambda(request, path, query)
@@ -540,7 +547,7 @@ class ServiceServer:
             )
         status = response.status
         body = response.body
-        parts = [_STATUS_LINES.get(status) or _status_line(status)]
+        parts = [_status_line(status)]
         has_length = False
         for name, value in response.headers.items():
             if not has_length and name.lower() == "content-length":

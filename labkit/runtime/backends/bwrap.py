@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,16 +69,18 @@ def shared_paths() -> tuple[Path, ...]:
 
 def probe(bwrap: str) -> str | None:
     """None when bwrap can build the sandbox here; otherwise why not."""
+    return trial(bwrap, [bwrap, *NAMESPACES, *system_binds(), *scratch_mounts(1), "--", "true"], "a sandbox", 10)
+
+
+def trial(bwrap: str, argv: list[str], what: str, timeout_s: float, preexec_fn: Callable[[], None] | None = None) -> str | None:
+    """Run `argv` (a bwrap command building `what`) once: None when it succeeds, else why not, from bwrap's last line."""
     try:
-        done = subprocess.run(
-            [bwrap, *NAMESPACES, *system_binds(), *scratch_mounts(1), "--", "true"],
-            capture_output=True, text=True, timeout=10,
-        )
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s, preexec_fn=preexec_fn)
     except (OSError, subprocess.SubprocessError) as exc:
         return f"{bwrap} could not run: {exc}"
     if done.returncode != 0:
         reason = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
-        return f"{bwrap} cannot build a sandbox here ({reason}); user namespaces may be disabled by the kernel"
+        return f"{bwrap} cannot build {what} here ({reason}); user namespaces may be disabled by the kernel"
     return None
 
 
