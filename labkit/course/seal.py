@@ -94,21 +94,23 @@ class Seal:
         host_paths = bwrap.interpreter_paths(set(), (Path(labkit.__file__).parent,))
         if self.run_as is None:
             binds = [*bwrap.system_binds(), *_ro_binds(host_paths), "--bind", str(work), str(WORK)]
-            return [*self._sandbox(binds, env), *inner]
+            return [*self._sandbox([], binds, env), *inner]
         view = [
             self.bwrap, "--die-with-parent", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
             *bwrap.system_binds(), *_parents(host_paths), *_ro_binds(host_paths), "--bind", str(work), str(WORK),
             "--dev", "/dev", "--bind", "/proc", "/proc", "--dir", "/tmp", "--dir", HOME, "--",
             sys.executable, "-S", "-c", _EXEC, str(self.run_as), "-1",
         ]
-        return [*view, *self._sandbox(["--bind", "/", "/"], env), *inner]
+        return [*view, *self._sandbox(["--bind", "/", "/"], _ro_binds(host_paths), env), *inner]
 
-    def _sandbox(self, binds: list[str], env: Mapping[str, str]) -> list[str]:
+    def _sandbox(self, below: list[str], binds: list[str], env: Mapping[str, str]) -> list[str]:
+        """The sandbox proper: `below` goes under its private /tmp, /proc and /dev, `binds` over them, so an
+        interpreter or venv below /tmp (a fresh clone in mktemp, say) stays visible."""
         size = str(self.limits.memory_mb * 1048576)
         variables = [arg for name, value in env.items() for arg in ("--setenv", name, value)]
         return [
             self.bwrap, *bwrap.NAMESPACES, "--unshare-net", "--unshare-uts", "--unshare-cgroup-try", "--new-session",
-            *binds, *bwrap.scratch_mounts(self.limits.memory_mb),
+            *below, *bwrap.scratch_mounts(self.limits.memory_mb), *binds,
             "--perms", "0700", "--size", size, "--tmpfs", HOME, "--chdir", str(WORK),
             "--clearenv", "--setenv", "HOME", HOME, *variables, "--",
         ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from labkit.course.notebook import Notebook, read_notebook, write_notebook
 from labkit.course.release import solved_notebook
 from labkit.course.seal import Seal, SealLimits, find_seal
 from tests.integration.test_grade import with_cell_after
+from tests.sandbox_support import sandbox_unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAPTER = "01-first-handler.ipynb"
@@ -164,7 +166,7 @@ def kill_daemons() -> list[psutil.Process]:
 def seal() -> Seal:
     found = find_seal(LIMITS)
     if isinstance(found, str):
-        pytest.skip(f"grading runs cannot be sealed here: {found}")
+        sandbox_unavailable(f"grading runs cannot be sealed here: {found}")
     return found
 
 
@@ -244,3 +246,14 @@ def test_without_bwrap_grading_warns_or_refuses(tmp_path: Path, monkeypatch: pyt
         grade(tmp_path / "in", timeout_s=5, require_sealed=True)
     assert grade(tmp_path / "in", timeout_s=5) == 0
     assert "warning: submissions are NOT sealed (bwrap not found" in capsys.readouterr().out
+
+
+def test_an_interpreter_below_tmp_is_sealed(tmp_path: Path, seal: Seal) -> None:
+    """A venv below /tmp (a fresh clone in mktemp) stays visible under the sandbox's private /tmp."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=60)
+    site_packages = next(venv.glob("lib/python*/site-packages"))
+    (site_packages / "host.pth").write_text("".join(f"{path}\n" for path in sys.path if path))
+    probe = "from labkit.course.seal import SealLimits, find_seal; found = find_seal(SealLimits()); print(found if isinstance(found, str) else 'sealed')"
+    done = subprocess.run([str(venv / "bin" / "python"), "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "sealed", done.stdout + done.stderr

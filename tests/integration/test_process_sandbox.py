@@ -15,6 +15,7 @@ import labkit
 from labkit.runtime.backends import bwrap, pids_cgroup
 from labkit.runtime.backends.guarantees import HOST_PROCESSES_HIDDEN, SANDBOXING
 from labkit.runtime.environment import ExecutionEnvironment
+from tests.sandbox_support import sandbox_unavailable
 
 CodeMaker = Callable[..., Path]
 
@@ -23,13 +24,8 @@ CodeMaker = Callable[..., Path]
 @pytest.fixture
 def sandboxed() -> None:
     """Skip (printing why) where bubblewrap cannot sandbox; fail instead when LABKIT_REQUIRE_SANDBOX=1 (CI)."""
-    if SANDBOXING.current().bwrap is not None:
-        return
-    reason = f"no sandbox here: {SANDBOXING.current().problem}"
-    if os.environ.get("LABKIT_REQUIRE_SANDBOX") == "1":
-        pytest.fail(f"the process sandbox is required here (LABKIT_REQUIRE_SANDBOX=1) but {reason}", pytrace=False)
-    print(f"skipping: {reason}", file=sys.stderr)
-    pytest.skip(reason)
+    if SANDBOXING.current().bwrap is None:
+        sandbox_unavailable(f"no sandbox here: {SANDBOXING.current().problem}")
 
 
 def sandbox_pids(fn: labkit.Function) -> set[int]:
