@@ -92,16 +92,17 @@ class Seal:
         nproc = -1 if self.pids_parent else self.limits.processes
         inner = [sys.executable, "-S", "-c", _EXEC, "-1", str(nproc), *argv]
         host_paths = bwrap.interpreter_paths(set(), (Path(labkit.__file__).parent,))
+        host_binds = bwrap.ro_binds(host_paths)
         if self.run_as is None:
-            binds = [*bwrap.system_binds(), *_ro_binds(host_paths), "--bind", str(work), str(WORK)]
+            binds = [*bwrap.system_binds(), *host_binds, "--bind", str(work), str(WORK)]
             return [*self._sandbox([], binds, env), *inner]
         view = [
             self.bwrap, "--die-with-parent", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
-            *bwrap.system_binds(), *_parents(host_paths), *_ro_binds(host_paths), "--bind", str(work), str(WORK),
+            *bwrap.system_binds(), *_parents(host_paths), *host_binds, "--bind", str(work), str(WORK),
             "--dev", "/dev", "--bind", "/proc", "/proc", "--dir", "/tmp", "--dir", HOME, "--",
             sys.executable, "-S", "-c", _EXEC, str(self.run_as), "-1",
         ]
-        return [*view, *self._sandbox(["--bind", "/", "/"], _ro_binds(host_paths), env), *inner]
+        return [*view, *self._sandbox(["--bind", "/", "/"], host_binds, env), *inner]
 
     def _sandbox(self, below: list[str], binds: list[str], env: Mapping[str, str]) -> list[str]:
         """The sandbox proper: `below` goes under its private /tmp, /proc and /dev, `binds` over them, so an
@@ -170,10 +171,6 @@ def _probe(seal: Seal) -> str | None:
                 return bwrap.trial(seal.bwrap, argv, "the grading sandbox", _PROBE_TIMEOUT_S, confine)
         except OSError as exc:
             return f"{seal.bwrap} could not run: {exc}"
-
-
-def _ro_binds(paths: tuple[Path, ...]) -> list[str]:
-    return [arg for path in paths for arg in ("--ro-bind", str(path), str(path))]
 
 
 def _parents(paths: tuple[Path, ...]) -> list[str]:

@@ -51,8 +51,7 @@ def command(bwrap: str, layout: Layout, argv: list[str]) -> list[str]:
     """bwrap's arguments to run argv (with cwd /var/task) in a sandbox laid out as `layout` says."""
     args = [bwrap, *NAMESPACES, *system_binds()]
     args += scratch_mounts(layout.tmp_mb)  # first: host paths below /tmp (a venv, say) are bound into it
-    for path in layout.host_paths:
-        args += ["--ro-bind", str(path), str(path)]
+    args += ro_binds(layout.host_paths)
     args += ["--ro-bind", str(layout.code), TASK_ROOT, "--ro-bind", str(layout.runtime_dir), RUNTIME_DIR]
     if layout.layers is not None:
         args += ["--ro-bind", str(layout.layers), OPT]
@@ -95,6 +94,11 @@ def interpreter_paths(packages: set[Path], folders: tuple[Path, ...] = ()) -> tu
         if not any(path == root or root in path.parents for root in covered + kept):
             kept.append(path)
     return tuple(kept)
+
+
+def ro_binds(paths: tuple[Path, ...]) -> list[str]:
+    """Each of `paths` read-only at its own path."""
+    return [arg for path in paths for arg in ("--ro-bind", str(path), str(path))]
 
 
 def system_binds() -> list[str]:
